@@ -1,0 +1,53 @@
+from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from clinic.errors import DomainError
+
+
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+
+class ObtainToken(APIView):
+    """Exchange a username and password for an API token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth_token"
+
+    @extend_schema(
+        request=TokenInput,
+        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+        auth=[],
+    )
+    def post(self, request):
+        data = TokenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            # The plain HttpRequest: django-axes counts failures against it.
+            user = authenticate(request._request, **data.validated_data)
+        except AxesBackendPermissionDenied:
+            user = None
+            locked = True
+        else:
+            locked = getattr(request._request, "axes_locked_out", False)
+        if locked:
+            raise DomainError(
+                "Too many failed attempts; this account is locked for a while.", code="throttled", status_code=429
+            )
+        if user is None or not user.is_active:
+            raise DomainError(
+                "Unable to log in with those credentials.",
+                fields={"non_field_errors": ["Unable to log in with those credentials."]},
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

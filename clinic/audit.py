@@ -1,0 +1,34 @@
+"""Writing the audit log: one row per patient touched by a request."""
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from clinic.models import AuditLog
+
+
+def client_ip(request) -> str | None:
+    # Behind the compose proxy REMOTE_ADDR is the proxy; gunicorn is started with
+    # --forwarded-allow-ips so that only a trusted proxy's header is believed.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *, request, action: str, resource: str, patient_ids: Iterable[UUID], object_id: str = "", detail: str = ""
+) -> None:
+    """Write one audit row per patient in one INSERT."""
+    user = request.user if request.user.is_authenticated else None
+    ip = client_ip(request)
+    rows = [
+        AuditLog(
+            user=user,
+            action=action,
+            patient_id=pid,
+            resource=resource,
+            object_id=str(object_id),
+            detail=detail[:500],
+            client_ip=ip,
+        )
+        for pid in dict.fromkeys(patient_ids)
+    ]
+    if rows:
+        AuditLog.objects.bulk_create(rows)

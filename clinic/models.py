@@ -1,0 +1,46 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditLog(models.Model):
+    """Append-only record of who read or wrote which patient's data, and from where.
+
+    Rows are never updated or deleted: `save()` refuses an update, the queryset
+    refuses deletes, and on PostgreSQL a trigger refuses both in the database.
+    """
+
+    class Action(models.TextChoices):
+        READ = "read"
+        CREATE = "create"
+        UPDATE = "update"
+        DELETE = "delete"
+        OVERRIDE = "override"
+        EXPORT = "export"
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    patient_id = models.UUIDField(null=True, db_index=True)
+    resource = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    client_ip = models.GenericIPAddressField(null=True)
+    request_id = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["patient_id", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.resource} {self.patient_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Audit rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit rows are append-only.")

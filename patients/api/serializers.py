@@ -1,0 +1,104 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from clinic.timezones import validate_time_zone
+from patients import response
+from patients.contact import normalise_phone
+from patients.models import DiaryEntry, Patient, PriorPreventive
+
+
+def _django_to_drf(func, value):
+    try:
+        return func(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from None
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "mrn",
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "time_zone",
+            "email_opt_in",
+            "sms_opt_in",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_phone(self, value: str) -> str:
+        return _django_to_drf(normalise_phone, value)
+
+    def validate_time_zone(self, value: str) -> str:
+        return _django_to_drf(validate_time_zone, value)
+
+
+class PreventiveSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriorPreventive
+        fields = ["id", "drug", "started_on", "stopped_on", "outcome", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class DiaryEntrySerializer(serializers.ModelSerializer):
+    headache_days = serializers.IntegerField(min_value=0, max_value=31)
+    migraine_days = serializers.IntegerField(min_value=0, max_value=31)
+    acute_medication_days = serializers.IntegerField(min_value=0, max_value=31, default=0)
+    hit6 = serializers.IntegerField(min_value=36, max_value=78, required=False, allow_null=True)
+    midas = serializers.IntegerField(min_value=0, max_value=270, required=False, allow_null=True)
+
+    class Meta:
+        model = DiaryEntry
+        fields = [
+            "id",
+            "period_start",
+            "period_end",
+            "headache_days",
+            "migraine_days",
+            "acute_medication_days",
+            "hit6",
+            "midas",
+            "source",
+            "created_at",
+        ]
+        read_only_fields = ["id", "source", "created_at"]
+
+
+class RateSerializer(serializers.Serializer):
+    headache_days_per_28 = serializers.FloatField(allow_null=True)
+    migraine_days_per_28 = serializers.FloatField(allow_null=True)
+    diary_days = serializers.IntegerField()
+
+
+class CycleSerializer(serializers.Serializer):
+    cycle = serializers.IntegerField()
+    session = serializers.UUIDField(source="session_id", allow_null=True)
+    treated_on = serializers.DateField()
+    window_end = serializers.DateField()
+    headache_days_per_28 = serializers.FloatField(source="rate.headache_days_per_28", allow_null=True)
+    diary_days = serializers.IntegerField(source="rate.diary_days")
+    reduction_pct = serializers.FloatField(allow_null=True)
+    assessment = serializers.ChoiceField(choices=[a.value for a in response.Assessment])
+
+
+class ResponseSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[s.value for s in response.ResponseStatus])
+    baseline = RateSerializer(allow_null=True)
+    threshold_pct = serializers.FloatField()
+    cycles = CycleSerializer(many=True)
+
+
+class EligibilitySerializer(serializers.Serializer):
+    chronic_migraine = serializers.BooleanField()
+    baseline = RateSerializer()
+    failed_preventives = serializers.IntegerField()
+    meets_protocol = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())

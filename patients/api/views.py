@@ -1,0 +1,135 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from clinic.audit import audit_record
+from clinic.models import AuditLog
+from clinic.roles import IsClinician, IsStaff
+from patients import selectors, services
+from patients.api.serializers import (
+    DiaryEntrySerializer,
+    EligibilitySerializer,
+    PatientSerializer,
+    PreventiveSerializer,
+    ResponseSerializer,
+)
+from patients.models import Patient
+
+Action = AuditLog.Action
+
+
+class PatientList(GenericAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = PatientSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("search", str, description="name, MRN, phone or email")])
+    def get(self, request):
+        page = self.paginate_queryset(selectors.patient_search(query=request.query_params.get("search", "")))
+        audit_record(request=request, action=Action.READ, resource="patient", patient_ids=[p.id for p in page])
+        return self.get_paginated_response(PatientSerializer(page, many=True).data)
+
+    def post(self, request):
+        data = PatientSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = services.patient_create(**data.validated_data)
+        audit_record(request=request, action=Action.CREATE, resource="patient", patient_ids=[patient.id])
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+
+class PatientScoped(GenericAPIView):
+    """Views under /patients/{id}/: the patient is looked up once, and every request is audited."""
+
+    resource = "patient"
+
+    def get_patient(self, pk) -> Patient:
+        return get_object_or_404(Patient, pk=pk)
+
+    def audit(self, action: str, patient: Patient, object_id="") -> None:
+        audit_record(
+            request=self.request, action=action, resource=self.resource, patient_ids=[patient.id], object_id=object_id
+        )
+
+
+class PatientDetail(PatientScoped):
+    permission_classes = [IsStaff]
+    serializer_class = PatientSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get(self, request, pk):
+        patient = self.get_patient(pk)
+        self.audit(Action.READ, patient)
+        return Response(PatientSerializer(patient).data)
+
+    def patch(self, request, pk):
+        patient = self.get_patient(pk)
+        data = PatientSerializer(patient, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        patient = services.patient_update(patient=patient, **data.validated_data)
+        self.audit(Action.UPDATE, patient)
+        return Response(PatientSerializer(patient).data)
+
+
+class PreventiveList(PatientScoped):
+    permission_classes = [IsClinician]
+    serializer_class = PreventiveSerializer
+    resource = "preventive"
+
+    def get(self, request, pk):
+        patient = self.get_patient(pk)
+        page = self.paginate_queryset(patient.preventives.order_by("started_on", "created_at"))
+        self.audit(Action.READ, patient)
+        return self.get_paginated_response(PreventiveSerializer(page, many=True).data)
+
+    def post(self, request, pk):
+        patient = self.get_patient(pk)
+        data = PreventiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        preventive = services.preventive_create(patient=patient, **data.validated_data)
+        self.audit(Action.CREATE, patient, preventive.id)
+        return Response(PreventiveSerializer(preventive).data, status=status.HTTP_201_CREATED)
+
+
+class DiaryList(PatientScoped):
+    permission_classes = [IsClinician]
+    serializer_class = DiaryEntrySerializer
+    resource = "diary"
+
+    def get(self, request, pk):
+        patient = self.get_patient(pk)
+        page = self.paginate_queryset(selectors.diary_for_patient(patient=patient))
+        self.audit(Action.READ, patient)
+        return self.get_paginated_response(DiaryEntrySerializer(page, many=True).data)
+
+    def post(self, request, pk):
+        patient = self.get_patient(pk)
+        data = DiaryEntrySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.diary_entry_create(patient=patient, recorded_by=request.user, **data.validated_data)
+        self.audit(Action.CREATE, patient, entry.id)
+        return Response(DiaryEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class PatientResponse(PatientScoped):
+    permission_classes = [IsClinician]
+    serializer_class = ResponseSerializer
+    resource = "response"
+
+    def get(self, request, pk):
+        patient = self.get_patient(pk)
+        history = selectors.response_for_patient(patient=patient)
+        self.audit(Action.READ, patient)
+        return Response(ResponseSerializer(history).data)
+
+
+class PatientEligibility(PatientScoped):
+    permission_classes = [IsClinician]
+    serializer_class = EligibilitySerializer
+    resource = "eligibility"
+
+    def get(self, request, pk):
+        patient = self.get_patient(pk)
+        result = selectors.eligibility_for_patient(patient=patient)
+        self.audit(Action.READ, patient)
+        return Response(EligibilitySerializer(result).data)

@@ -1,0 +1,147 @@
+from datetime import date, time, timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from patients.models import DiaryEntry, Patient, PriorPreventive, ReviewFlag
+from scheduling.models import Clinician, Course, Location, Protocol, Session, TimeOff, WorkingHours
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if extracted:
+            group, _ = Group.objects.get_or_create(name=extracted)
+            self.groups.add(group)
+        if create:
+            self.save()
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    date_of_birth = date(1980, 5, 17)
+    email = factory.LazyAttribute(lambda p: f"{p.mrn.lower()}@example.com")
+    phone = factory.Sequence(lambda n: f"+1212555{n % 10000:04d}")
+    time_zone = "America/New_York"
+    email_opt_in = True
+    sms_opt_in = True
+
+
+class PriorPreventiveFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriorPreventive
+
+    patient = factory.SubFactory(PatientFactory)
+    drug = "topiramate"
+    outcome = PriorPreventive.Outcome.FAILED
+
+
+class DiaryEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DiaryEntry
+
+    patient = factory.SubFactory(PatientFactory)
+    period_start = date(2026, 1, 1)
+    period_end = factory.LazyAttribute(lambda e: e.period_start + timedelta(days=27))
+    headache_days = 20
+    migraine_days = 10
+    acute_medication_days = 5
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    time_zone = "America/New_York"
+
+
+class ClinicianFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinician
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Dr Number{n}")
+
+    @factory.post_generation
+    def locations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.locations.add(*extracted)
+
+
+class WorkingHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkingHours
+
+    clinician = factory.SubFactory(ClinicianFactory)
+    location = factory.SubFactory(LocationFactory)
+    weekday = 0
+    start_time = time(9)
+    end_time = time(17)
+
+
+class TimeOffFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TimeOff
+
+    clinician = factory.SubFactory(ClinicianFactory)
+    start = factory.LazyFunction(timezone.now)
+    end = factory.LazyAttribute(lambda t: t.start + timedelta(days=1))
+    reason = "leave"
+
+
+class ProtocolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Protocol
+        django_get_or_create = ("is_active",)
+
+    is_active = True
+
+
+class CourseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Course
+
+    patient = factory.SubFactory(PatientFactory)
+    protocol = factory.LazyFunction(Protocol.active)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Session
+
+    patient = factory.SubFactory(PatientFactory)
+    course = factory.SubFactory(CourseFactory, patient=factory.SelfAttribute("..patient"))
+    clinician = factory.SubFactory(ClinicianFactory)
+    location = factory.SubFactory(LocationFactory)
+    kind = Session.Kind.TREATMENT
+    start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    end = factory.LazyAttribute(lambda s: s.start + timedelta(minutes=30))
+    status = Session.Status.BOOKED
+
+
+class ReviewFlagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ReviewFlag
+
+    course = factory.SubFactory(CourseFactory)
+    patient = factory.SelfAttribute("course.patient")
+    kind = ReviewFlag.Kind.NO_BENEFIT
+    cycle = 3
+    details = factory.LazyFunction(dict)

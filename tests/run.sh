@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# What `make test` runs once the environment is installed: lint, then the suite.
+# The database and broker come from DATABASE_URL / CELERY_BROKER_URL (SQLite and
+# the filesystem broker when unset).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/python" manage.py makemigrations --check --dry-run >/dev/null
+exec "$VENV/bin/pytest" "$@"
