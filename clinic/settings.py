@@ -138,7 +138,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
     if _db["NAME"] and _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-cycledesk.sqlite3")}
+    # A file, not :memory:, so a live server thread and a real worker see the test data.
+    _db_path = Path(_db["NAME"] or VAR_DIR / "cycledesk.sqlite3")
+    _db["TEST"] = {"NAME": str(_db_path.with_name(f"test-{_db_path.stem}.sqlite3"))}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     pass
 else:
