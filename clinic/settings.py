@@ -272,6 +272,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 else:
     raise ImproperlyConfigured("CELERY_BROKER_URL must be filesystem:// or redis://...")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
