@@ -7,12 +7,23 @@ or the start of the 90-day baseline window): its headache days are split in
 proportion to its days on each side. Days before a treatment date belong to the
 earlier cycle (or the baseline); the treatment date itself and the days after it
 belong to the later cycle. Periods are inclusive of both ends.
+
+Example: a 28-day period 20 Jan–16 Feb with 12 headache days and a treatment on
+10 Feb gives 21 days (9 headache days) to the earlier side and 7 days (3 headache
+days) to the later one.
+
+Sufficiency: the baseline (the 90 days before the first treatment) and each cycle
+(treatment k to the day before treatment k+1, or today) need at least 28 diary
+days inside them; fewer → `insufficient_data`, never `no_benefit`. Rates are
+rounded to one decimal before the reduction is computed, so what the API shows
+is what was compared with the threshold.
 """
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from fractions import Fraction
 
 DAYS_PER_RATE = 28
 MIN_DIARY_DAYS = 28  # less than this inside a cycle (or the baseline) → insufficient data
@@ -84,14 +95,16 @@ class ResponseHistory:
 
 def rate_over(periods: Iterable[DiaryPeriod], first: date, last: date) -> Rate:
     """Rate over the window [first, last], each period weighted by its days inside it."""
+    # Exact fractions: the sum, hence the rounded rate, cannot depend on the order
+    # in which the periods were recorded.
     diary_days = 0
-    headache = 0.0
-    migraine = 0.0
+    headache = Fraction(0)
+    migraine = Fraction(0)
     for period in periods:
         overlap = (min(period.end, last) - max(period.start, first)).days + 1
         if overlap <= 0:
             continue
-        share = overlap / period.days
+        share = Fraction(overlap, period.days)
         diary_days += overlap
         headache += period.headache_days * share
         migraine += period.migraine_days * share
@@ -99,8 +112,8 @@ def rate_over(periods: Iterable[DiaryPeriod], first: date, last: date) -> Rate:
         return Rate(0, None, None)
     return Rate(
         diary_days=diary_days,
-        headache_days_per_28=round(headache / diary_days * DAYS_PER_RATE, 1),
-        migraine_days_per_28=round(migraine / diary_days * DAYS_PER_RATE, 1),
+        headache_days_per_28=round(float(headache / diary_days * DAYS_PER_RATE), 1),
+        migraine_days_per_28=round(float(migraine / diary_days * DAYS_PER_RATE), 1),
     )
 
 
