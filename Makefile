@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install install-dev migrate seed clean
+.PHONY: run test lint format install install-dev migrate seed clean assets chromium
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,19 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
+
+# Browser assets (htmx, Chart.js) from npm, served by Django staticfiles from node_modules/.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel error
+
+assets: node_modules/.package-lock.json
+
+# The browser tests drive Debian's chromium; install it when missing and we are root.
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "chromium could not be installed: the browser tests will be skipped"; \
+	fi
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -30,7 +43,7 @@ seed: migrate
 
 # Web (gunicorn), a Celery worker and beat, on SQLite and the filesystem broker.
 # Ctrl-C stops all three.
-run: seed
+run: seed assets
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "CycleDesk on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
 	@trap 'kill 0' EXIT INT TERM; \
@@ -39,7 +52,7 @@ run: seed
 	$(VENV)/bin/gunicorn clinic.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
 	wait
 
-test: install-dev
+test: install-dev assets chromium
 	bash tests/run.sh
 
 lint: install-dev
