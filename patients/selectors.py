@@ -2,16 +2,41 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from clinic.timezones import local_date, today_in
 from patients import response
 from patients.models import DiaryEntry, Patient, PriorPreventive
 
+_PHONE_LIKE = re.compile(r"[\d\s()+.\-]+")
+
+
+def _phone_match(query: str) -> Q | None:
+    """A query that looks like a phone number, written any way, matches on its digits or its E.164 form."""
+    if not _PHONE_LIKE.fullmatch(query):
+        return None
+    digits = re.sub(r"\D", "", query)
+    if len(digits) < 3:
+        return None
+    match = Q(phone__contains=digits)
+    try:
+        number = phonenumbers.parse(query, settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return match
+    if phonenumbers.is_possible_number(number):
+        match |= Q(phone=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return match
+
 
 def patient_search(*, query: str = "") -> QuerySet[Patient]:
-    """Every term must match a name, the MRN, the email or the phone digits."""
+    """A phone number in any form, or else every term must match a name, the MRN, the email or the phone digits."""
     patients = Patient.objects.all()
+    query = query.strip()
+    phone = _phone_match(query)
+    if phone is not None:
+        return patients.filter(phone | Q(mrn__icontains=query))
     for term in query.split():
         match = (
             Q(given_name__icontains=term)
