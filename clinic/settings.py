@@ -249,7 +249,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "SessionKindEnum": "scheduling.models.Session.Kind",
+        "SessionStatusEnum": "scheduling.models.Session.Status",
+        "AdverseEventKindEnum": "scheduling.models.AdverseEvent.Kind",
+    },
 }
 
 # --- Cache (throttling, locks) ------------------------------------------------------------

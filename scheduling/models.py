@@ -181,6 +181,7 @@ class Session(models.Model):
     auto_booked = models.BooleanField(default=False)
     override_reason = models.CharField(max_length=500, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)
+    notes = models.TextField(blank=True)
     booked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

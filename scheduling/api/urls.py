@@ -1,1 +1,21 @@
-urlpatterns: list = []
+from django.urls import path
+
+from scheduling.api import views
+
+urlpatterns = [
+    path("locations/", views.LocationList.as_view(), name="location-list"),
+    path("locations/<uuid:pk>/", views.LocationDetail.as_view(), name="location-detail"),
+    path("clinicians/", views.ClinicianList.as_view(), name="clinician-list"),
+    path("clinicians/<uuid:pk>/", views.ClinicianDetail.as_view(), name="clinician-detail"),
+    path("clinicians/<uuid:pk>/working-hours/", views.WorkingHoursList.as_view(), name="clinician-working-hours"),
+    path("clinicians/<uuid:pk>/time-off/", views.TimeOffList.as_view(), name="clinician-time-off"),
+    path("protocol/", views.ProtocolDetail.as_view(), name="protocol"),
+    path("slots/", views.SlotList.as_view(), name="slot-list"),
+    path("sessions/", views.SessionList.as_view(), name="session-list"),
+    path("sessions/<uuid:pk>/", views.SessionDetail.as_view(), name="session-detail"),
+    path("sessions/<uuid:pk>/reschedule/", views.SessionReschedule.as_view(), name="session-reschedule"),
+    path("sessions/<uuid:pk>/cancel/", views.SessionCancel.as_view(), name="session-cancel"),
+    path("sessions/<uuid:pk>/check-in/", views.SessionCheckIn.as_view(), name="session-check-in"),
+    path("sessions/<uuid:pk>/no-show/", views.SessionNoShow.as_view(), name="session-no-show"),
+    path("sessions/<uuid:pk>/complete/", views.SessionComplete.as_view(), name="session-complete"),
+]

@@ -1,0 +1,113 @@
+"""Free-slot computation: pure functions over aware datetimes, no database.
+
+Working hours are wall-clock rules ("Mondays 09:00–17:00 at London Bridge"); they
+are expanded per local date with `clinic.timezones.local_datetime`, so a 09:00
+start is 09:00 local on both sides of a DST change. The DST rule is the one in
+clinic/timezones.py: a nonexistent local time (spring forward) moves forward by
+the gap (02:30 → 03:30), an ambiguous one (fall back) is its first occurrence.
+Inside one working-hours interval slots step in real elapsed time from its start.
+"""
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from clinic.timezones import local_datetime
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class HoursRule:
+    """One WorkingHours row, reduced to what the expansion needs."""
+
+    clinician_id: UUID
+    weekday: int
+    start_time: time
+    end_time: time
+
+
+@dataclass(frozen=True)
+class Slot:
+    clinician_id: UUID
+    location_id: UUID
+    start: datetime
+    end: datetime
+
+
+def merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sorted, non-overlapping union of half-open intervals (touching ones joined)."""
+    out: list[Interval] = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if out and start <= out[-1][1]:
+            if end > out[-1][1]:
+                out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def free_slots(
+    *,
+    hours: list[Interval],
+    busy: list[Interval],
+    length: timedelta,
+    step: timedelta | None = None,
+) -> list[Interval]:
+    """Every [start, start + length) inside one of `hours` that overlaps nothing in `busy`.
+
+    Candidates start at each hours interval's start and every `step` (default
+    `length`) after it; intervals are half-open, so a slot may start exactly when
+    a busy interval ends. Returned sorted by start, without duplicates.
+    """
+    if length <= timedelta(0):
+        raise ValueError("length must be positive")
+    step = step or length
+    if step <= timedelta(0):
+        raise ValueError("step must be positive")
+    blocked = merge(busy)
+    ends = [end for _, end in blocked]
+    found: set[Interval] = set()
+    for h_start, h_end in hours:
+        candidate = h_start
+        while candidate + length <= h_end:
+            slot_end = candidate + length
+            # The first busy interval that ends after the candidate starts.
+            index = bisect_right(ends, candidate)
+            if index < len(blocked) and blocked[index][0] < slot_end:
+                # Jump to the first grid point at or after the end of the blocking interval.
+                gap = blocked[index][1] - h_start
+                candidate = h_start + step * -(-gap // step)
+                continue
+            found.add((candidate, slot_end))
+            candidate += step
+    return sorted(found)
+
+
+def expand_hours(*, rules: Iterable[HoursRule], start_date: date, end_date: date, tz: ZoneInfo) -> dict:
+    """{clinician_id: [(start, end), ...]} for every local date in [start_date, end_date]."""
+    by_weekday: dict[int, list[HoursRule]] = {}
+    for rule in rules:
+        by_weekday.setdefault(rule.weekday, []).append(rule)
+    out: dict[UUID, list[Interval]] = {}
+    day = start_date
+    while day <= end_date:
+        for rule in by_weekday.get(day.weekday(), ()):
+            start = local_datetime(day, rule.start_time, tz)
+            end = local_datetime(day, rule.end_time, tz)
+            if end > start:
+                out.setdefault(rule.clinician_id, []).append((start, end))
+        day += timedelta(days=1)
+    return out
+
+
+def fits_hours(*, start: datetime, end: datetime, hours: Iterable[Interval]) -> bool:
+    """Whether [start, end) lies wholly inside one working-hours interval."""
+    return any(h_start <= start and end <= h_end for h_start, h_end in hours)
+
+
+def overlaps(a: Interval, b: Interval) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
