@@ -173,6 +173,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# The API answers a lockout in its own error shape (429 throttled), not axes' HTML page.
+AXES_LOCKOUT_CALLABLE = "clinic.api.auth.lockout_response"
 
 # --- Security headers (check --deploy clean when CYCLEDESK_PRODUCTION=1) ---------
 SECURE_CONTENT_TYPE_NOSNIFF = True

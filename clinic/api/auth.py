@@ -1,5 +1,7 @@
 from axes.exceptions import AxesBackendPermissionDenied
+from axes.helpers import get_cool_off, get_lockout_message
 from django.contrib.auth import authenticate
+from django.http import HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -41,9 +43,7 @@ class ObtainToken(APIView):
         else:
             locked = getattr(request._request, "axes_locked_out", False)
         if locked:
-            raise DomainError(
-                "Too many failed attempts; this account is locked for a while.", code="throttled", status_code=429
-            )
+            raise DomainError(LOCKED_OUT, code="throttled", status_code=429)
         if user is None or not user.is_active:
             raise DomainError(
                 "Unable to log in with those credentials.",
@@ -51,3 +51,21 @@ class ObtainToken(APIView):
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+
+LOCKED_OUT = "Too many failed attempts; this account is locked for a while."
+
+
+def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: AxesMiddleware replaces a locked-out response with this one.
+
+    Under /api/ it is the JSON error shape of API.md (429 `throttled`); elsewhere axes' plain message.
+    """
+    cool_off = get_cool_off(request)
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"code": "throttled", "detail": LOCKED_OUT}, status=429)
+    else:
+        response = HttpResponse(get_lockout_message(), status=429)
+    if cool_off:
+        response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
