@@ -8,7 +8,7 @@ to the same 409. On SQLite the transaction is BEGIN IMMEDIATE, which takes the
 database write lock up front and so serialises bookings.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -138,11 +138,13 @@ def _lock(patient: Patient, *clinicians: Clinician) -> None:
     list(Clinician.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
 
 
-def _check_start(start: datetime, field: str = "start") -> None:
+def _check_start(start: datetime, field: str = "start") -> datetime:
+    """The start in UTC: arithmetic on a zone-aware datetime would be wall-clock arithmetic."""
     if start.tzinfo is None:
         raise ValidationFailed("A datetime needs an offset.", fields={field: ["Give an offset, e.g. +01:00."]})
     if start < timezone.now():
         raise ValidationFailed("That time has passed.", fields={field: ["Must be in the future."]})
+    return start.astimezone(UTC)
 
 
 def _check_clinician_free(
@@ -251,7 +253,7 @@ def session_book(
     A treatment for a patient without an active course opens one.
     """
     override_reason = _check_override(override_reason, booked_by)
-    _check_start(start)
+    start = _check_start(start)
     protocol = Protocol.active()
     end = end or start + timedelta(minutes=protocol.session_minutes)
     if end <= start:
@@ -305,7 +307,7 @@ def session_reschedule(*, session: Session, start: datetime, clinician: Clinicia
 
     A confirmed session goes back to booked: the patient confirmed the old time.
     """
-    _check_start(start)
+    start = _check_start(start)
     current = Session.objects.select_related("patient", "clinician", "location").get(pk=session.pk)
     clinician = clinician or current.clinician
     _lock(current.patient, current.clinician, clinician)
@@ -630,6 +632,7 @@ def treatment_record_past(
     _require_clinician(by)
     if start.tzinfo is None:
         raise ValidationFailed("A datetime needs an offset.", fields={"start": ["Give an offset."]})
+    start = start.astimezone(UTC)
     protocol = Protocol.active()
     end = end or start + timedelta(minutes=protocol.session_minutes)
     if end > timezone.now():

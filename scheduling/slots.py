@@ -6,6 +6,10 @@ start is 09:00 local on both sides of a DST change. The DST rule is the one in
 clinic/timezones.py: a nonexistent local time (spring forward) moves forward by
 the gap (02:30 → 03:30), an ambiguous one (fall back) is its first occurrence.
 Inside one working-hours interval slots step in real elapsed time from its start.
+
+Everything here works in UTC: Python compares and subtracts two datetimes that
+share a tzinfo by their wall-clock readings, which is wrong across a DST change
+(00:30 to 02:30 on a fall-back night is three hours, not two).
 """
 
 from bisect import bisect_right
@@ -18,6 +22,11 @@ from zoneinfo import ZoneInfo
 from clinic.timezones import local_datetime
 
 Interval = tuple[datetime, datetime]
+UTC = ZoneInfo("UTC")
+
+
+def _utc(interval: Interval) -> Interval:
+    return interval[0].astimezone(UTC), interval[1].astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ class Slot:
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Sorted, non-overlapping union of half-open intervals (touching ones joined)."""
     out: list[Interval] = []
-    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+    for start, end in sorted(_utc(i) for i in intervals if i[1] > i[0]):
         if out and start <= out[-1][1]:
             if end > out[-1][1]:
                 out[-1] = (out[-1][0], end)
@@ -61,7 +70,7 @@ def free_slots(
 
     Candidates start at each hours interval's start and every `step` (default
     `length`) after it; intervals are half-open, so a slot may start exactly when
-    a busy interval ends. Returned sorted by start, without duplicates.
+    a busy interval ends. Returned in UTC, sorted by start, without duplicates.
     """
     if length <= timedelta(0):
         raise ValueError("length must be positive")
@@ -71,7 +80,7 @@ def free_slots(
     blocked = merge(busy)
     ends = [end for _, end in blocked]
     found: set[Interval] = set()
-    for h_start, h_end in hours:
+    for h_start, h_end in map(_utc, hours):
         candidate = h_start
         while candidate + length <= h_end:
             slot_end = candidate + length
@@ -88,7 +97,7 @@ def free_slots(
 
 
 def expand_hours(*, rules: Iterable[HoursRule], start_date: date, end_date: date, tz: ZoneInfo) -> dict:
-    """{clinician_id: [(start, end), ...]} for every local date in [start_date, end_date]."""
+    """{clinician_id: [(start, end), ...]} in UTC for every local date in [start_date, end_date]."""
     by_weekday: dict[int, list[HoursRule]] = {}
     for rule in rules:
         by_weekday.setdefault(rule.weekday, []).append(rule)
@@ -96,8 +105,8 @@ def expand_hours(*, rules: Iterable[HoursRule], start_date: date, end_date: date
     day = start_date
     while day <= end_date:
         for rule in by_weekday.get(day.weekday(), ()):
-            start = local_datetime(day, rule.start_time, tz)
-            end = local_datetime(day, rule.end_time, tz)
+            start = local_datetime(day, rule.start_time, tz).astimezone(UTC)
+            end = local_datetime(day, rule.end_time, tz).astimezone(UTC)
             if end > start:
                 out.setdefault(rule.clinician_id, []).append((start, end))
         day += timedelta(days=1)
@@ -106,8 +115,10 @@ def expand_hours(*, rules: Iterable[HoursRule], start_date: date, end_date: date
 
 def fits_hours(*, start: datetime, end: datetime, hours: Iterable[Interval]) -> bool:
     """Whether [start, end) lies wholly inside one working-hours interval."""
-    return any(h_start <= start and end <= h_end for h_start, h_end in hours)
+    start, end = _utc((start, end))
+    return any(h_start <= start and end <= h_end for h_start, h_end in map(_utc, hours))
 
 
 def overlaps(a: Interval, b: Interval) -> bool:
+    a, b = _utc(a), _utc(b)
     return a[0] < b[1] and b[0] < a[1]

@@ -1,0 +1,198 @@
+"""Free slots as a pure function, and working hours expanded across DST changes."""
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scheduling.slots import HoursRule, expand_hours, fits_hours, free_slots, merge
+
+NY = ZoneInfo("America/New_York")
+LONDON = ZoneInfo("Europe/London")
+UTC_ZONE = ZoneInfo("UTC")
+HALF_HOUR = timedelta(minutes=30)
+CLINICIAN = uuid.uuid4()
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def local_starts(slots, tz):
+    return [s.astimezone(tz).strftime("%H:%M") for s, _ in slots]
+
+
+def expand(day: date, tz: ZoneInfo, start=time(9), end=time(17)):
+    rules = [HoursRule(CLINICIAN, day.weekday(), start, end)]
+    return expand_hours(rules=rules, start_date=day, end_date=day, tz=tz)[CLINICIAN]
+
+
+def test_a_free_day_is_cut_into_back_to_back_slots():
+    hours = [(utc(2027, 1, 4, 14), utc(2027, 1, 4, 16))]
+    slots = free_slots(hours=hours, busy=[], length=HALF_HOUR)
+    assert [s for s, _ in slots] == [
+        utc(2027, 1, 4, 14),
+        utc(2027, 1, 4, 14, 30),
+        utc(2027, 1, 4, 15),
+        utc(2027, 1, 4, 15, 30),
+    ]
+    assert all(e - s == HALF_HOUR for s, e in slots)
+
+
+def test_a_busy_interval_removes_the_slots_it_touches_and_the_next_starts_when_it_ends():
+    hours = [(utc(2027, 1, 4, 14), utc(2027, 1, 4, 16))]
+    busy = [(utc(2027, 1, 4, 14, 30), utc(2027, 1, 4, 15))]
+    assert [s for s, _ in free_slots(hours=hours, busy=busy, length=HALF_HOUR)] == [
+        utc(2027, 1, 4, 14),
+        utc(2027, 1, 4, 15),
+        utc(2027, 1, 4, 15, 30),
+    ]
+
+
+def test_an_off_grid_busy_interval_pushes_to_the_next_grid_point():
+    hours = [(utc(2027, 1, 4, 14), utc(2027, 1, 4, 16))]
+    busy = [(utc(2027, 1, 4, 14, 10), utc(2027, 1, 4, 14, 40))]
+    assert [s for s, _ in free_slots(hours=hours, busy=busy, length=HALF_HOUR)] == [
+        utc(2027, 1, 4, 15),
+        utc(2027, 1, 4, 15, 30),
+    ]
+
+
+def test_a_slot_never_runs_past_the_end_of_working_hours():
+    hours = [(utc(2027, 1, 4, 14), utc(2027, 1, 4, 15, 15))]
+    assert [s for s, _ in free_slots(hours=hours, busy=[], length=HALF_HOUR)] == [
+        utc(2027, 1, 4, 14),
+        utc(2027, 1, 4, 14, 30),
+    ]
+
+
+def test_a_smaller_step_offers_overlapping_candidates():
+    hours = [(utc(2027, 1, 4, 14), utc(2027, 1, 4, 15))]
+    slots = free_slots(hours=hours, busy=[], length=HALF_HOUR, step=timedelta(minutes=15))
+    assert [s.minute for s, _ in slots] == [0, 15, 30]
+
+
+def test_time_off_spanning_the_whole_day_leaves_nothing():
+    hours = [(utc(2027, 1, 4, 14), utc(2027, 1, 4, 22))]
+    busy = [(utc(2027, 1, 3), utc(2027, 1, 6))]
+    assert free_slots(hours=hours, busy=busy, length=HALF_HOUR) == []
+
+
+def test_merge_joins_overlapping_and_touching_intervals():
+    a, b, c, d = utc(2027, 1, 1, 9), utc(2027, 1, 1, 10), utc(2027, 1, 1, 11), utc(2027, 1, 1, 12)
+    assert merge([(c, d), (a, b), (b, c)]) == [(a, d)]
+
+
+def test_fits_hours_needs_the_whole_session_inside_one_interval():
+    hours = [(utc(2027, 1, 4, 14), utc(2027, 1, 4, 16))]
+    assert fits_hours(start=utc(2027, 1, 4, 15, 40), end=utc(2027, 1, 4, 16), hours=hours)
+    assert not fits_hours(start=utc(2027, 1, 4, 15, 45), end=utc(2027, 1, 4, 16, 15), hours=hours)
+
+
+# --- DST: working hours are local wall-clock time on both sides of each change ---------
+
+
+def test_new_york_spring_forward_day_keeps_nine_to_five_local_and_loses_no_slot():
+    # 2027-03-14: clocks go 02:00 EST → 03:00 EDT. The day is 23 hours long; office hours are not touched.
+    hours = expand(date(2027, 3, 14), NY)
+    assert hours == [(utc(2027, 3, 14, 13), utc(2027, 3, 14, 21))]  # 09:00–17:00 EDT (−4)
+    slots = free_slots(hours=hours, busy=[], length=HALF_HOUR)
+    assert len(slots) == 16
+    assert local_starts(slots, NY)[0] == "09:00"
+    assert local_starts(slots, NY)[-1] == "16:30"
+
+
+def test_new_york_the_day_before_spring_forward_is_still_on_standard_time():
+    assert expand(date(2027, 3, 13), NY) == [(utc(2027, 3, 13, 14), utc(2027, 3, 13, 22))]  # −5
+
+
+def test_new_york_fall_back_day_keeps_nine_to_five_local():
+    # 2027-11-07: clocks go 02:00 EDT → 01:00 EST.
+    hours = expand(date(2027, 11, 7), NY)
+    assert hours == [(utc(2027, 11, 7, 14), utc(2027, 11, 7, 22))]  # −5 all office day
+    assert local_starts(free_slots(hours=hours, busy=[], length=HALF_HOUR), NY)[0] == "09:00"
+    assert expand(date(2027, 11, 6), NY) == [(utc(2027, 11, 6, 13), utc(2027, 11, 6, 21))]  # −4 the day before
+
+
+def test_london_spring_forward_day_keeps_nine_to_five_local():
+    # 2027-03-28: 01:00 GMT → 02:00 BST.
+    assert expand(date(2027, 3, 27), LONDON) == [(utc(2027, 3, 27, 9), utc(2027, 3, 27, 17))]
+    hours = expand(date(2027, 3, 28), LONDON)
+    assert hours == [(utc(2027, 3, 28, 8), utc(2027, 3, 28, 16))]
+    assert local_starts(free_slots(hours=hours, busy=[], length=HALF_HOUR), LONDON)[:2] == ["09:00", "09:30"]
+
+
+def test_london_fall_back_day_keeps_nine_to_five_local():
+    # 2027-10-31: 02:00 BST → 01:00 GMT.
+    assert expand(date(2027, 10, 30), LONDON) == [(utc(2027, 10, 30, 8), utc(2027, 10, 30, 16))]
+    hours = expand(date(2027, 10, 31), LONDON)
+    assert hours == [(utc(2027, 10, 31, 9), utc(2027, 10, 31, 17))]
+    assert len(free_slots(hours=hours, busy=[], length=HALF_HOUR)) == 16
+
+
+def test_hours_starting_inside_the_spring_gap_start_when_the_clocks_resume():
+    # 02:30 does not exist on 2027-03-14 in New York: the stated rule moves it forward by the gap, to 03:30 EDT.
+    hours = expand(date(2027, 3, 14), NY, start=time(2, 30), end=time(5))
+    assert hours == [(utc(2027, 3, 14, 7, 30), utc(2027, 3, 14, 9))]
+    assert local_starts(free_slots(hours=hours, busy=[], length=HALF_HOUR), NY) == ["03:30", "04:00", "04:30"]
+
+
+def test_hours_across_the_repeated_hour_are_an_hour_longer_in_real_time():
+    # 00:30–02:30 on 2027-11-07 in New York: 01:00–02:00 happens twice, so there are 3 hours of real time.
+    hours = expand(date(2027, 11, 7), NY, start=time(0, 30), end=time(2, 30))
+    start, end = hours[0]
+    assert end - start == timedelta(hours=3)
+    assert local_starts(free_slots(hours=hours, busy=[], length=timedelta(hours=1)), NY) == ["00:30", "01:30", "01:30"]
+
+
+def test_an_ambiguous_start_is_its_first_occurrence():
+    # 01:30 on 2027-10-31 in London happens at 00:30 UTC (BST) and again at 01:30 UTC (GMT): the first one.
+    hours = expand(date(2027, 10, 31), LONDON, start=time(1, 30), end=time(3))
+    assert hours[0][0] == utc(2027, 10, 31, 0, 30)
+
+
+def test_expansion_covers_each_weekday_rule_on_its_own_days_only():
+    rules = [HoursRule(CLINICIAN, 0, time(9), time(12)), HoursRule(CLINICIAN, 2, time(13), time(17))]
+    out = expand_hours(rules=rules, start_date=date(2027, 3, 8), end_date=date(2027, 3, 21), tz=NY)
+    days = [s.astimezone(NY).date() for s, _ in out[CLINICIAN]]
+    assert days == [date(2027, 3, 8), date(2027, 3, 10), date(2027, 3, 15), date(2027, 3, 17)]
+    assert {s.astimezone(NY).time() for s, _ in out[CLINICIAN]} == {time(9), time(13)}
+
+
+# --- properties -------------------------------------------------------------------------
+
+minutes = st.integers(min_value=0, max_value=16 * 60)
+busy_strategy = st.lists(
+    st.tuples(minutes, st.integers(min_value=1, max_value=180)).map(
+        lambda t: (utc(2027, 1, 4, 6) + timedelta(minutes=t[0]), utc(2027, 1, 4, 6) + timedelta(minutes=t[0] + t[1]))
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    busy=busy_strategy,
+    length_minutes=st.sampled_from([15, 20, 30, 45, 60]),
+    step_minutes=st.sampled_from([None, 5, 15, 30]),
+)
+def test_every_slot_fits_the_hours_overlaps_nothing_busy_and_sits_on_the_grid(busy, length_minutes, step_minutes):
+    hours = [(utc(2027, 1, 4, 8), utc(2027, 1, 4, 12)), (utc(2027, 1, 4, 13), utc(2027, 1, 4, 18))]
+    length = timedelta(minutes=length_minutes)
+    step = timedelta(minutes=step_minutes) if step_minutes else length
+    slots = free_slots(hours=hours, busy=busy, length=length, step=step)
+    for start, end in slots:
+        assert end - start == length
+        assert fits_hours(start=start, end=end, hours=hours)
+        assert not any(start < b_end and b_start < end for b_start, b_end in busy)
+        assert any((start - h_start) % step == timedelta(0) for h_start, _ in hours)
+    # Complete: every grid point that is free is offered.
+    for h_start, h_end in hours:
+        candidate = h_start
+        while candidate + length <= h_end:
+            free = not any(candidate < b_end and b_start < candidate + length for b_start, b_end in busy)
+            assert free == ((candidate, candidate + length) in slots)
+            candidate += step
+    assert slots == sorted(set(slots))
