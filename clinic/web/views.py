@@ -1,0 +1,549 @@
+"""Web UI views: parse input, check the role, call a service or selector, render."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from clinic.audit import audit_record
+from clinic.errors import DomainError
+from clinic.models import AuditLog
+from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, has_role, is_clinician
+from clinic.timezones import today_in
+from clinic.web import selectors as web_selectors
+from clinic.web.access import clinician_required, staff_required
+from clinic.web.daygrid import build_day_grid
+from clinic.web.forms import (
+    AdverseEventFormSet,
+    BookingForm,
+    CancelForm,
+    ResolveFlagForm,
+    SlotPickForm,
+    TreatmentForm,
+    apply_domain_error,
+    slot_value,
+)
+from patients import selectors as patient_selectors
+from patients.models import Patient, ReviewFlag
+from patients.review import review_flag_resolve
+from scheduling import due as due_list
+from scheduling import planner, services
+from scheduling import selectors as scheduling_selectors
+from scheduling.models import Location, Protocol, Session
+
+Action = AuditLog.Action
+SEARCH_LIMIT = 50
+DUE_LIMIT = 200
+MAX_WITHIN_DAYS = 366
+SLOT_DAYS = 7  # the booking form shows a week of free slots at a time
+
+
+def _audit(request, action: str, resource: str, patients, object_id="") -> None:
+    _audit_ids(request, action, resource, [p.id for p in patients], object_id)
+
+
+def _audit_ids(request, action: str, resource: str, patient_ids, object_id="") -> None:
+    audit_record(request=request, action=action, resource=resource, patient_ids=patient_ids, object_id=object_id)
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _back(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+# --- home -------------------------------------------------------------------------------
+
+
+@staff_required
+def home(request):
+    context = {"locations": list(Location.objects.all())}
+    if has_role(request.user, CLINICIAN):
+        context["open_flag_count"] = ReviewFlag.objects.filter(status=ReviewFlag.Status.OPEN).count()
+        clinician = getattr(request.user, "clinician", None)
+        if clinician is not None and context["locations"]:
+            now = timezone.now()
+            context["my_sessions"] = (
+                Session.objects.filter(
+                    clinician=clinician,
+                    start__gte=now - timedelta(hours=12),
+                    start__lt=now + timedelta(days=1),
+                    status__in=Session.UPCOMING_STATUSES,
+                )
+                .select_related("patient", "location")
+                .order_by("start")
+            )
+    context["is_front_desk"] = has_role(request.user, FRONT_DESK, CLINIC_ADMIN)
+    context["is_clinician"] = has_role(request.user, CLINICIAN)
+    context["is_admin"] = has_role(request.user, CLINIC_ADMIN)
+    return render(request, "web/home.html", context)
+
+
+# --- day view -----------------------------------------------------------------------------
+
+
+@staff_required
+def day_view(request):
+    # 1 locations
+    locations = list(Location.objects.all())
+    if not locations:
+        return render(request, "web/day.html", {"locations": [], "grid": None})
+    location = next((loc for loc in locations if str(loc.id) == request.GET.get("location")), locations[0])
+    day = _parse_date(request.GET.get("date")) or today_in(location.zone)
+    # 2 protocol, 3 clinicians, 4 working hours, 5 sessions with patient and clinician
+    protocol = Protocol.active()
+    sessions = list(web_selectors.sessions_for_day(location=location, day=day))
+    grid = build_day_grid(
+        day=day,
+        tz=location.zone,
+        clinicians=list(web_selectors.clinicians_at(location=location)),
+        hours=list(
+            web_selectors.working_hours_for_day(location=location, day=day).values_list(
+                "clinician_id", "start_time", "end_time"
+            )
+        ),
+        sessions=sessions,
+        slot_minutes=protocol.session_minutes,
+    )
+    # 6 one audit row per patient on the page, in one INSERT
+    _audit(request, Action.READ, "session", [s.patient for s in sessions])
+    return render(
+        request,
+        "web/day.html",
+        {
+            "locations": locations,
+            "location": location,
+            "day": day,
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "today": today_in(location.zone),
+            "grid": grid,
+            "session_count": len(sessions),
+        },
+    )
+
+
+# --- patients -------------------------------------------------------------------------------
+
+
+@staff_required
+def patient_search(request):
+    query = request.GET.get("q", "").strip()
+    patients = list(patient_selectors.patient_search(query=query)[:SEARCH_LIMIT]) if query else []
+    _audit(request, Action.READ, "patient", patients)
+    template = "web/_patient_results.html" if request.headers.get("HX-Request") else "web/patient_search.html"
+    return render(request, template, {"query": query, "patients": patients, "limit": SEARCH_LIMIT})
+
+
+@staff_required
+def patient_detail(request, pk):
+    # 1 patient
+    patient = get_object_or_404(Patient, pk=pk)
+    # 2 sessions with clinician and location
+    sessions = list(web_selectors.sessions_for_patient(patient=patient))
+    now = timezone.now()
+    upcoming = sorted((s for s in sessions if s.status in Session.UPCOMING_STATUSES), key=lambda s: s.start)
+    past = [s for s in sessions if s.status not in Session.UPCOMING_STATUSES]
+    # 3 notifications
+    notifications = _notifications_for(patient)
+    # 4 audit row
+    _audit(request, Action.READ, "patient", [patient])
+    return render(
+        request,
+        "web/patient_detail.html",
+        {
+            "patient": patient,
+            "upcoming": upcoming,
+            "past": past,
+            "notifications": notifications,
+            "now": now,
+            "is_clinician": is_clinician(request.user),
+            "cancel_form": CancelForm(),
+        },
+    )
+
+
+def _notifications_for(patient: Patient):
+    try:
+        from notifications.selectors import notifications_for_patient
+    except ImportError:  # the notifications app has not landed its selector
+        return None
+    return list(notifications_for_patient(patient=patient))
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+
+def _slot_window(request, patient: Patient, locations: list[Location], protocol: Protocol):
+    """Where and when to look: the location of the last treatment and its due window, unless asked otherwise."""
+    last = scheduling_selectors.last_completed_treatment(patient=patient)
+    target = planner.next_target(last.start, last.location.zone, protocol) if last else None
+    chosen = request.GET.get("location") or request.POST.get("location")
+    location = next((loc for loc in locations if str(loc.id) == chosen), None)
+    location = location or (last.location if last else locations[0])
+    today = today_in(location.zone)
+    first = _parse_date(request.GET.get("from") or request.POST.get("from"))
+    if first is None:
+        first = max(target.due_from, today) if target else today
+    return location, target, last, first, first + timedelta(days=SLOT_DAYS - 1)
+
+
+def _slot_choices(location: Location, first: date, last_day: date, target, last_session, clinician=None):
+    """Free slots from the scheduling selector, the one nearest the due target first (planner's ranking)."""
+    free = scheduling_selectors.free_slots_for(
+        location=location, clinician=clinician, start_date=first, end_date=last_day
+    )
+    proposed = None
+    if free:
+        if target is not None:
+            proposed = planner.rank_slots(slots=free, target=target.start, clinician_id=last_session.clinician_id)[0]
+        else:
+            proposed = free[0]
+    return free, proposed
+
+
+@staff_required
+def book(request, pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    locations = list(Location.objects.all())
+    if not locations:
+        messages.error(request, "No location is set up yet.")
+        return redirect("web:patient", pk=patient.pk)
+    protocol = Protocol.active()
+    location, target, last, first, last_day = _slot_window(request, patient, locations, protocol)
+    clinicians = web_selectors.clinicians_at(location=location)
+    names = {c.id: c for c in clinicians}
+    free, proposed = _slot_choices(location, first, last_day, target, last)
+    choices = [(slot_value(s.clinician_id, s.start), s) for s in free]
+    form_kwargs = {
+        "location": location,
+        "slot_choices": [(value, value) for value, _ in choices],
+        "clinicians": clinicians,
+        "allow_override": is_clinician(request.user),
+    }
+    if request.method == "POST":
+        form = BookingForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                session = services.session_book(
+                    patient=patient,
+                    clinician=form.cleaned_data["clinician"],
+                    location=location,
+                    start=form.cleaned_data["start"],
+                    kind=form.cleaned_data["kind"],
+                    booked_by=request.user,
+                    override_reason=form.cleaned_data.get("override_reason", ""),
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"start": "slot"})
+            else:
+                _audit(request, Action.CREATE, "session", [patient], session.id)
+                local = session.start.astimezone(location.zone)
+                messages.success(
+                    request, f"Booked {session.get_kind_display().lower()} on {local:%a %d %b %Y at %H:%M}."
+                )
+                return redirect(f"{reverse('web:day')}?location={location.id}&date={local.date().isoformat()}")
+    else:
+        initial = {"slot": slot_value(proposed.clinician_id, proposed.start)} if proposed else {}
+        form = BookingForm(initial=initial, **form_kwargs)
+    return render(
+        request,
+        "web/book.html",
+        {
+            "patient": patient,
+            "form": form,
+            "locations": locations,
+            "location": location,
+            "target": target,
+            "first": first,
+            "last_day": last_day,
+            "earlier": first - timedelta(days=SLOT_DAYS),
+            "later": first + timedelta(days=SLOT_DAYS),
+            "slots": _slot_rows(form, choices, names, location, proposed),
+            "proposed": proposed,
+        },
+    )
+
+
+def _slot_rows(form, choices, names, location, proposed):
+    """The radio buttons grouped by local date, each with its clinician's name."""
+    widgets = {w.data["value"]: w for w in form["slot"]}
+    days: dict[date, list] = {}
+    for value, slot in choices:
+        local = slot.start.astimezone(location.zone)
+        days.setdefault(local.date(), []).append(
+            {
+                "widget": widgets.get(value),
+                "start": local,
+                "clinician": names.get(slot.clinician_id),
+                "proposed": proposed is not None and slot == proposed,
+            }
+        )
+    return sorted(days.items())
+
+
+@staff_required
+def reschedule(request, pk):
+    session = get_object_or_404(Session.objects.select_related("patient", "clinician", "location"), pk=pk)
+    location = session.location
+    clinicians = web_selectors.clinicians_at(location=location)
+    names = {c.id: c for c in clinicians}
+    today = today_in(location.zone)
+    first = _parse_date(request.GET.get("from") or request.POST.get("from")) or max(
+        today, session.start.astimezone(location.zone).date()
+    )
+    last_day = first + timedelta(days=SLOT_DAYS - 1)
+    free = scheduling_selectors.free_slots_for(location=location, start_date=first, end_date=last_day)
+    choices = [(slot_value(s.clinician_id, s.start), s) for s in free]
+    form_kwargs = {
+        "location": location,
+        "slot_choices": [(value, value) for value, _ in choices],
+        "clinicians": clinicians,
+    }
+    if request.method == "POST":
+        form = SlotPickForm(request.POST, **form_kwargs)
+        if form.is_valid():
+            try:
+                moved = services.session_reschedule(
+                    session=session,
+                    start=form.cleaned_data["start"],
+                    clinician=form.cleaned_data["clinician"],
+                    by=request.user,
+                )
+            except DomainError as exc:
+                apply_domain_error(form, exc, {"start": "slot"})
+            else:
+                _audit(request, Action.UPDATE, "session", [session.patient], session.id)
+                local = moved.start.astimezone(location.zone)
+                messages.success(request, f"Moved to {local:%a %d %b %Y at %H:%M} with {moved.clinician.name}.")
+                return redirect("web:patient", pk=session.patient_id)
+    else:
+        form = SlotPickForm(**form_kwargs)
+    return render(
+        request,
+        "web/reschedule.html",
+        {
+            "session": session,
+            "patient": session.patient,
+            "form": form,
+            "location": location,
+            "first": first,
+            "last_day": last_day,
+            "earlier": first - timedelta(days=SLOT_DAYS),
+            "later": first + timedelta(days=SLOT_DAYS),
+            "slots": _slot_rows(form, choices, names, location, None),
+        },
+    )
+
+
+_ACTIONS = {
+    "check-in": (services.session_check_in, "Checked in."),
+    "no-show": (services.session_no_show, "Marked as a no-show."),
+}
+
+
+@require_POST
+@staff_required
+def session_action(request, pk, action):
+    if action != "cancel" and action not in _ACTIONS:
+        raise Http404
+    session = get_object_or_404(Session.objects.select_related("patient", "location"), pk=pk)
+    back = _back(request, reverse("web:patient", args=[session.patient_id]))
+    try:
+        if action == "cancel":
+            form = CancelForm(request.POST)
+            reason = form.cleaned_data["reason"] if form.is_valid() else ""
+            services.session_cancel(session=session, reason=reason, by=request.user)
+            done = "Cancelled."
+        else:
+            service, done = _ACTIONS[action]
+            service(session=session, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        _audit(request, Action.UPDATE, "session", [session.patient], session.id)
+        messages.success(request, f"{session.patient.full_name}: {done}")
+    return redirect(back)
+
+
+# --- due list ----------------------------------------------------------------------------------
+
+
+@staff_required
+def due(request):
+    within = request.GET.get("within_days", "14")
+    within_days = int(within) if within.isdigit() and int(within) <= MAX_WITHIN_DAYS else 14
+    # 1 protocol, 2 due courses with patient (one query, the due list's own selector), 3 audit
+    protocol = Protocol.active()
+    rows = [
+        due_list.due_row(course, protocol=protocol)
+        for course in due_list.due_list(within_days=within_days, protocol=protocol)[:DUE_LIMIT]
+    ]
+    _audit_ids(request, Action.READ, "due_list", [row.patient_id for row in rows])
+    return render(request, "web/due.html", {"rows": rows, "within_days": within_days, "limit": DUE_LIMIT})
+
+
+# --- clinician pages -----------------------------------------------------------------------------
+
+
+@clinician_required
+def review_queue(request):
+    flags = list(web_selectors.open_flags())
+    _audit(request, Action.READ, "review_flag", [f.patient for f in flags])
+    kinds = dict(
+        ReviewFlag.objects.filter(status=ReviewFlag.Status.OPEN)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    return render(
+        request,
+        "web/review_queue.html",
+        {"flags": flags, "kinds": kinds, "form": ResolveFlagForm()},
+    )
+
+
+@require_POST
+@clinician_required
+def resolve_flag(request, pk):
+    flag = get_object_or_404(ReviewFlag.objects.select_related("patient"), pk=pk)
+    back = _back(request, reverse("web:review_queue"))
+    form = ResolveFlagForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a decision to resolve the flag.")
+        return redirect(back)
+    try:
+        review_flag_resolve(
+            flag=flag, decision=form.cleaned_data["decision"], note=form.cleaned_data["note"], resolved_by=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    else:
+        _audit(request, Action.UPDATE, "review_flag", [flag.patient], flag.id)
+        messages.success(
+            request, f"{flag.patient.full_name}: {flag.get_kind_display()} resolved ({form.cleaned_data['decision']})."
+        )
+    return redirect(back)
+
+
+@clinician_required
+def patient_response(request, pk):
+    patient = get_object_or_404(Patient, pk=pk)
+    history = patient_selectors.response_for_patient(patient=patient)
+    flags = list(web_selectors.open_flags_for_patient(patient=patient))
+    sessions = [s for s in web_selectors.sessions_for_patient(patient=patient) if s.status in Session.UPCOMING_STATUSES]
+    diary = list(patient_selectors.diary_for_patient(patient=patient))
+    _audit(request, Action.READ, "response", [patient])
+    baseline = history.baseline.headache_days_per_28 if history.baseline else None
+    threshold_line = round(baseline * (1 - history.threshold_pct / 100), 1) if baseline else None
+    chart = {
+        "baseline": baseline,
+        "threshold": threshold_line,
+        "threshold_pct": history.threshold_pct,
+        "cycles": [
+            {
+                "cycle": c.cycle,
+                "treated_on": c.treated_on.isoformat(),
+                "window_end": c.window_end.isoformat(),
+                "headache_days_per_28": c.rate.headache_days_per_28,
+                "assessment": str(c.assessment),
+            }
+            for c in history.cycles
+        ],
+        "diary": [
+            {
+                "start": d.period_start.isoformat(),
+                "end": d.period_end.isoformat(),
+                "headache_days_per_28": round(d.headache_days / d.days * 28, 1),
+            }
+            for d in diary
+        ],
+    }
+    return render(
+        request,
+        "web/response.html",
+        {
+            "patient": patient,
+            "history": history,
+            "baseline": baseline,
+            "threshold_line": threshold_line,
+            "chart": chart,
+            "flags": flags,
+            "upcoming": sessions,
+            "form": ResolveFlagForm(),
+        },
+    )
+
+
+@clinician_required
+def complete(request, pk):
+    session = get_object_or_404(Session.objects.select_related("patient", "clinician", "location"), pk=pk)
+    is_treatment = session.kind == Session.Kind.TREATMENT
+    if request.method == "POST":
+        form = TreatmentForm(request.POST) if is_treatment else None
+        events = AdverseEventFormSet(request.POST, prefix="ae")
+        valid = events.is_valid() and (form is None or form.is_valid())
+        if valid:
+            try:
+                services.session_complete(
+                    session=session,
+                    treatment=form.treatment() if form else None,
+                    adverse_events=[
+                        {"kind": e["kind"], "severity": e["severity"], "note": e.get("note", "")}
+                        for e in events.cleaned_data
+                        if e.get("kind")
+                    ],
+                    notes=form.cleaned_data["notes"] if form else request.POST.get("notes", ""),
+                    by=request.user,
+                )
+            except DomainError as exc:
+                apply_domain_error(form or events.forms[0], exc)
+            else:
+                _audit(request, Action.CREATE, "treatment", [session.patient], session.id)
+                nxt = (
+                    Session.objects.filter(
+                        patient=session.patient, start__gt=session.start, status__in=Session.UPCOMING_STATUSES
+                    )
+                    .select_related("location", "clinician")
+                    .order_by("start")
+                    .first()
+                )
+                text = "Treatment recorded." if is_treatment else "Session completed."
+                if nxt is not None:
+                    local = nxt.start.astimezone(nxt.location.zone)
+                    text += f" Next session booked: {local:%a %d %b %Y at %H:%M} with {nxt.clinician.name}."
+                elif is_treatment:
+                    text += " The next session is being planned: it appears under upcoming sessions, or on the due list."
+                messages.success(request, text)
+                return redirect("web:patient", pk=session.patient_id)
+    else:
+        if session.status != Session.Status.CHECKED_IN:
+            messages.error(request, "Check the patient in before recording the treatment.")
+        form = TreatmentForm() if is_treatment else None
+        events = AdverseEventFormSet(prefix="ae")
+    return render(
+        request,
+        "web/complete.html",
+        {
+            "session": session,
+            "patient": session.patient,
+            "form": form,
+            "events": events,
+            "is_treatment": is_treatment,
+            "local_start": session.start.astimezone(session.location.zone),
+        },
+    )
