@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
@@ -13,6 +14,13 @@ app.autodiscover_tasks()
 # Every periodic job, in the order `manage.py run_jobs` runs them. Far-future work
 # lives in rows with due times; these sweeps pick it up, so a missed beat is
 # caught up by the next one.
-PERIODIC_JOBS: dict[str, dict] = {}
+PERIODIC_JOBS: dict[str, dict] = {
+    # Book the next treatment of courses with nothing booked (completions also plan at once).
+    "scheduling.plan_next_sessions": {"schedule": crontab(minute=10, hour="*/6"), "options": {"expires": 6 * 3600}},
+    # Review every course's response: no_benefit, missing_response_data, episodic_conversion.
+    "patients.assess_responses": {"schedule": crontab(minute=30, hour=4), "options": {"expires": 24 * 3600}},
+    # Courses past their window with nothing booked.
+    "scheduling.flag_overdue": {"schedule": crontab(minute=50, hour=4), "options": {"expires": 24 * 3600}},
+}
 
 app.conf.beat_schedule = {name: {"task": name, **options} for name, options in PERIODIC_JOBS.items()}

@@ -14,6 +14,8 @@ api_v1 = [
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("scheduling.api.due_urls")),
+    path("", include("patients.api.flag_urls")),
 ]
 
 urlpatterns = [

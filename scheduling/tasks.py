@@ -1,10 +1,45 @@
+"""Scheduling jobs: thin tasks taking ids; the work is in scheduling.planner and patients.review."""
+
 from celery import shared_task
+
+from scheduling import planner
+
+# Sweeps walk every course in chunks: more time than a single-row task.
+SWEEP_LIMITS = {"time_limit": 1800, "soft_time_limit": 1700}
 
 
 @shared_task(name="scheduling.treatment_completed", acks_late=True)
-def treatment_completed(session_id: str) -> None:
-    """Enqueued after commit when a treatment session is completed.
+def treatment_completed(session_id: str) -> dict:
+    """Enqueued after commit when a treatment session is completed: plan the next one, then review the patient."""
+    from patients import review
+    from scheduling.models import Session
 
-    Not yet implemented: the next-session planner and response review arrive with
-    the cycle automation work.
-    """
+    session = Session.objects.filter(pk=session_id).values("course_id", "patient_id").first()
+    if session is None:
+        return {"outcome": "skipped", "reason": "no such session"}
+    result = {"outcome": "skipped", "reason": "no course"}
+    if session["course_id"]:
+        plan = planner.course_plan_next(course_id=session["course_id"])
+        result = {"outcome": plan.outcome, "session": plan.session_id, "reason": plan.reason}
+    result["flags_opened"] = review.patient_assess(patient_id=session["patient_id"])
+    return result
+
+
+@shared_task(name="scheduling.plan_course", acks_late=True)
+def plan_course(course_id: str) -> dict:
+    result = planner.course_plan_next(course_id=course_id)
+    return {"outcome": result.outcome, "session": result.session_id, "reason": result.reason}
+
+
+@shared_task(name="scheduling.plan_next_sessions", acks_late=True, **SWEEP_LIMITS)
+def plan_next_sessions() -> dict:
+    """Daily: book the next treatment of every active course that has nothing booked."""
+    return planner.plan_sweep()
+
+
+@shared_task(name="scheduling.flag_overdue", acks_late=True, **SWEEP_LIMITS)
+def flag_overdue() -> dict:
+    """Daily: flag active courses past their window with nothing booked."""
+    from patients import review
+
+    return review.overdue_sweep()

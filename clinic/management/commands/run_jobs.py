@@ -1,0 +1,31 @@
+"""Run every periodic job once, synchronously: the cron fallback and the way tests drive time."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from clinic.celery import PERIODIC_JOBS
+from clinic.celery import app as celery_app
+
+
+class Command(BaseCommand):
+    help = "Run every periodic job (clinic/celery.py PERIODIC_JOBS) once, in order, in this process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--only", nargs="+", metavar="JOB", help="run only these jobs (names as in the schedule)")
+
+    def handle(self, *args, only=None, **options):
+        celery_app.loader.import_default_modules()
+        names = list(PERIODIC_JOBS)
+        unknown = [name for name in (only or []) if name not in PERIODIC_JOBS]
+        if unknown:
+            raise CommandError(f"Not a periodic job: {', '.join(unknown)}. Jobs: {', '.join(names)}.")
+        for name in only or names:
+            task = celery_app.tasks.get(name)
+            if task is None:
+                # Every scheduled name must be a registered task: beat would send it into the void.
+                raise CommandError(f"{name} is in PERIODIC_JOBS but no task has that name.")
+            result = task.apply()
+            if result.failed():
+                raise CommandError(f"{name} failed: {result.result!r}")
+            self.stdout.write(f"{name}: {json.dumps(result.result, default=str)}")

@@ -1,0 +1,80 @@
+"""Review flags: the clinician's queue (front desk → 403)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from clinic.audit import audit_record
+from clinic.models import AuditLog
+from clinic.roles import IsClinician
+from patients import review
+from patients.models import ReviewFlag
+
+
+class FlagQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReviewFlag.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=ReviewFlag.Kind.choices, required=False)
+
+
+class ReviewFlagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReviewFlag
+        fields = [
+            "id",
+            "patient",
+            "course",
+            "session",
+            "kind",
+            "cycle",
+            "details",
+            "status",
+            "raised_at",
+            "decision",
+            "note",
+            "resolved_by",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+class ResolveInput(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=ReviewFlag.Decision.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+def _audit(request, action: str, patient_ids, object_id="") -> None:
+    audit_record(request=request, action=action, resource="review_flag", patient_ids=patient_ids, object_id=object_id)
+
+
+class ReviewFlagList(GenericAPIView):
+    permission_classes = [IsClinician]
+    serializer_class = ReviewFlagSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=ReviewFlag.Status.values),
+            OpenApiParameter("kind", str, enum=ReviewFlag.Kind.values),
+        ]
+    )
+    def get(self, request):
+        query = FlagQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(review.review_flags(**query.validated_data))
+        _audit(request, AuditLog.Action.READ, [flag.patient_id for flag in page])
+        return self.get_paginated_response(ReviewFlagSerializer(page, many=True).data)
+
+
+class ReviewFlagResolve(GenericAPIView):
+    permission_classes = [IsClinician]
+    serializer_class = ReviewFlagSerializer
+
+    @extend_schema(request=ResolveInput, responses=ReviewFlagSerializer)
+    def post(self, request, pk):
+        flag = get_object_or_404(ReviewFlag, pk=pk)
+        data = ResolveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        flag = review.review_flag_resolve(flag=flag, resolved_by=request.user, **data.validated_data)
+        _audit(request, AuditLog.Action.UPDATE, [flag.patient_id], flag.id)
+        return Response(ReviewFlagSerializer(flag).data)

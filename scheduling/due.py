@@ -1,0 +1,138 @@
+"""Which active courses are due a treatment and have nothing booked (the due list, the sweeps).
+
+A course's next treatment falls due from the local date of its last completed
+treatment + `min_interval_days` (`due_from`) until + `interval_days` +
+`window_days` (`due_by`); it is overdue once the location's today is after
+`due_by`. Local dates differ per zone, so each date condition becomes one UTC
+cutoff per zone in use (a clinic has a handful), all inside one query.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from clinic.timezones import day_bounds, local_date, today_in
+from patients.models import ReviewFlag
+from scheduling.models import Course, Location, Protocol, Session
+from scheduling.planner import due_dates
+
+
+def upcoming_treatment() -> Exists:
+    """Annotation: the course has a treatment session booked, confirmed or checked in (whatever its date)."""
+    return Exists(
+        Session.objects.filter(course=OuterRef("pk"), kind=Session.Kind.TREATMENT, status__in=Session.UPCOMING_STATUSES)
+    )
+
+
+def _last_treatment(field: str) -> Subquery:
+    return Subquery(
+        Session.objects.filter(course=OuterRef("pk"), kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED)
+        .order_by("-start")
+        .values(field)[:1]
+    )
+
+
+def _before_local_day(zones: list[str], day_of: dict[str, date]) -> Q:
+    """The last treatment started before the local day `day_of[zone]` began, in its own location's zone."""
+    condition = Q(pk__in=[])
+    for zone in zones:
+        start, _ = day_bounds(day_of[zone], ZoneInfo(zone))
+        condition |= Q(last_time_zone=zone, last_treatment_start__lt=start)
+    return condition
+
+
+def courses_without_booking(
+    *,
+    protocol: Protocol | None = None,
+    now: datetime | None = None,
+    within_days: int | None = None,
+    overdue_only: bool = False,
+    not_overdue: bool = False,
+    exclude_failed_booking: bool = False,
+) -> QuerySet[Course]:
+    """Active courses with a completed treatment and no upcoming treatment session.
+
+    Annotated with `last_treatment_start`, `last_location_id`, `last_time_zone` and
+    `last_cycle` (of the last completed treatment). Two queries to build (the active protocol
+    unless given, the zones of the locations), one to run.
+    """
+    protocol = protocol or Protocol.active()
+    now = now or timezone.now()
+    courses = (
+        Course.objects.filter(status=Course.Status.ACTIVE)
+        .annotate(
+            last_treatment_start=_last_treatment("start"),
+            last_location_id=_last_treatment("location_id"),
+            last_time_zone=_last_treatment("location__time_zone"),
+            last_cycle=_last_treatment("cycle_number"),
+        )
+        .filter(last_treatment_start__isnull=False)
+        .exclude(upcoming_treatment())
+    )
+    if exclude_failed_booking:
+        courses = courses.exclude(
+            Exists(
+                ReviewFlag.objects.filter(
+                    course=OuterRef("pk"),
+                    kind=ReviewFlag.Kind.AUTO_BOOKING_FAILED,
+                    status=ReviewFlag.Status.OPEN,
+                )
+            )
+        )
+    if within_days is None and not overdue_only and not not_overdue:
+        return courses
+    zones = sorted(set(Location.objects.values_list("time_zone", flat=True)))
+    today = {zone: local_date(now, ZoneInfo(zone)) for zone in zones}
+    # overdue ⇔ last local date + interval + window < today ⇔ last began before the day (today − interval − window).
+    late = timedelta(days=protocol.interval_days + protocol.window_days)
+    overdue = _before_local_day(zones, {zone: today[zone] - late for zone in zones})
+    if overdue_only:
+        courses = courses.filter(overdue)
+    if not_overdue:
+        courses = courses.exclude(overdue)
+    if within_days is not None:
+        # due_from ≤ today + within ⇔ last local date ≤ today + within − min_interval.
+        shift = timedelta(days=within_days - protocol.min_interval_days + 1)
+        courses = courses.filter(_before_local_day(zones, {zone: today[zone] + shift for zone in zones}))
+    return courses
+
+
+@dataclass(frozen=True)
+class DueRow:
+    patient_id: object
+    patient_name: str
+    course_id: object
+    location_id: object
+    last_treatment: date
+    due_from: date
+    due_by: date
+    overdue: bool
+
+
+def due_list(*, within_days: int, protocol: Protocol | None = None, now: datetime | None = None) -> QuerySet[Course]:
+    """The due list: courses due within `within_days` of the location's today (overdue ones included)."""
+    return (
+        courses_without_booking(protocol=protocol, now=now, within_days=within_days)
+        .select_related("patient")
+        .order_by("last_treatment_start", "pk")
+    )
+
+
+def due_row(course: Course, *, protocol: Protocol, now: datetime | None = None) -> DueRow:
+    tz = ZoneInfo(course.last_time_zone)
+    last = local_date(course.last_treatment_start, tz)
+    due_from, due_by = due_dates(last, protocol)
+    today = local_date(now, tz) if now else today_in(tz)
+    return DueRow(
+        patient_id=course.patient_id,
+        patient_name=course.patient.full_name,
+        course_id=course.pk,
+        location_id=course.last_location_id,
+        last_treatment=last,
+        due_from=due_from,
+        due_by=due_by,
+        overdue=today > due_by,
+    )

@@ -1,0 +1,83 @@
+"""Builders for the treatment-cycle tests (planner, response review, jobs).
+
+A clinic in New York with two clinicians working every day 09:00–17:00, and
+patients whose courses have completed treatments and diary periods at given dates.
+"""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from clinic.timezones import local_datetime
+from scheduling.models import Session
+from tests.factories import (
+    ClinicianFactory,
+    CourseFactory,
+    DiaryEntryFactory,
+    LocationFactory,
+    PatientFactory,
+    SessionFactory,
+    WorkingHoursFactory,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+STANDARD_TREATMENT = {
+    "units_by_muscle": {
+        "corrugator": 10,
+        "procerus": 5,
+        "frontalis": 20,
+        "temporalis": 40,
+        "occipitalis": 30,
+        "cervical_paraspinal": 20,
+        "trapezius": 30,
+    },
+    "sites": 31,
+    "units_wasted": 0,
+    "lot_number": "C1234",
+}
+
+
+def clinic(name: str = "Manhattan", zone: str = "America/New_York", clinicians: int = 2, days=range(7)):
+    """A location and its clinicians, each working 09:00–17:00 on `days` (0 = Monday)."""
+    location = LocationFactory(name=name, time_zone=zone)
+    staff = []
+    for index in range(clinicians):
+        clinician = ClinicianFactory(name=f"Dr {name} {index}", locations=[location])
+        for weekday in days:
+            WorkingHoursFactory(clinician=clinician, location=location, weekday=weekday)
+        staff.append(clinician)
+    return location, staff
+
+
+def at(day: date, hour: int = 9, minute: int = 0, tz: ZoneInfo = NEW_YORK) -> datetime:
+    return local_datetime(day, time(hour, minute), tz)
+
+
+def treated_course(*, location, clinician, treated_on: list[date], hour: int = 9, patient=None):
+    """A course whose treatments were completed on the given local dates at `hour`."""
+    patient = patient or PatientFactory(time_zone=location.time_zone)
+    course = CourseFactory(patient=patient)
+    for number, day in enumerate(treated_on, start=1):
+        SessionFactory(
+            patient=patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            start=at(day, hour, tz=location.zone),
+            status=Session.Status.COMPLETED,
+            cycle_number=number,
+        )
+    return course
+
+
+def diary(patient, first: date, headache_days: list[int], days: int = 28):
+    """Consecutive diary periods of `days` days from `first`, one per value."""
+    for index, value in enumerate(headache_days):
+        start = first + timedelta(days=index * days)
+        DiaryEntryFactory(
+            patient=patient,
+            period_start=start,
+            period_end=start + timedelta(days=days - 1),
+            headache_days=value,
+            migraine_days=min(value, 8),
+            acute_medication_days=min(value, 4),
+        )
