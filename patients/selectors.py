@@ -101,3 +101,14 @@ def eligibility_for_patient(*, patient: Patient) -> response.Eligibility:
         min_migraine_days=protocol.chronic_min_migraine_days,
         min_failed_preventives=protocol.min_failed_preventives,
     )
+
+
+def sessions_for_export(*, patient: Patient):
+    """Every session of the patient with what the FHIR export shows: one query, whatever the count."""
+    from scheduling.models import Session
+
+    return (
+        Session.objects.filter(patient=patient)
+        .select_related("clinician", "location", "treatment", "treatment__injector")
+        .order_by("start")
+    )

@@ -2,7 +2,7 @@ from axes.exceptions import AxesBackendPermissionDenied
 from axes.helpers import get_cool_off, get_lockout_message
 from django.contrib.auth import authenticate
 from django.http import HttpResponse, JsonResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from clinic.api.schema import ErrorSerializer
 from clinic.errors import DomainError
 
 
@@ -28,7 +29,11 @@ class ObtainToken(APIView):
 
     @extend_schema(
         request=TokenInput,
-        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenOutput", {"token": serializers.CharField()}),
+            400: OpenApiResponse(ErrorSerializer, description="validation_error: bad credentials"),
+            429: OpenApiResponse(ErrorSerializer, description="throttled: too many attempts, or locked out"),
+        },
         auth=[],
     )
     def post(self, request):

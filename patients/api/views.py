@@ -1,13 +1,19 @@
+from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from clinic.api.schema import AUTH_ERRORS, NOT_FOUND, VALIDATION_ERROR
 from clinic.audit import audit_record
 from clinic.models import AuditLog
 from clinic.roles import IsClinician, IsStaff
-from patients import selectors, services
+from patients import fhir, selectors, services
 from patients.api.serializers import (
     DiaryEntrySerializer,
     EligibilitySerializer,
@@ -15,7 +21,7 @@ from patients.api.serializers import (
     PreventiveSerializer,
     ResponseSerializer,
 )
-from patients.models import Patient
+from patients.models import DiaryEntry, Patient, PriorPreventive
 
 Action = AuditLog.Action
 
@@ -23,13 +29,18 @@ Action = AuditLog.Action
 class PatientList(GenericAPIView):
     permission_classes = [IsStaff]
     serializer_class = PatientSerializer
+    queryset = Patient.objects.none()  # for the schema only; reads go through selectors
 
-    @extend_schema(parameters=[OpenApiParameter("search", str, description="name, MRN, phone or email")])
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str, description="name, MRN, phone or email")],
+        responses={200: PatientSerializer(many=True), **AUTH_ERRORS},
+    )
     def get(self, request):
         page = self.paginate_queryset(selectors.patient_search(query=request.query_params.get("search", "")))
         audit_record(request=request, action=Action.READ, resource="patient", patient_ids=[p.id for p in page])
         return self.get_paginated_response(PatientSerializer(page, many=True).data)
 
+    @extend_schema(responses={201: PatientSerializer, **VALIDATION_ERROR, **AUTH_ERRORS})
     def post(self, request):
         data = PatientSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -57,11 +68,13 @@ class PatientDetail(PatientScoped):
     serializer_class = PatientSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
+    @extend_schema(responses={200: PatientSerializer, **AUTH_ERRORS, **NOT_FOUND})
     def get(self, request, pk):
         patient = self.get_patient(pk)
         self.audit(Action.READ, patient)
         return Response(PatientSerializer(patient).data)
 
+    @extend_schema(responses={200: PatientSerializer, **VALIDATION_ERROR, **AUTH_ERRORS, **NOT_FOUND})
     def patch(self, request, pk):
         patient = self.get_patient(pk)
         data = PatientSerializer(patient, data=request.data, partial=True)
@@ -74,14 +87,17 @@ class PatientDetail(PatientScoped):
 class PreventiveList(PatientScoped):
     permission_classes = [IsClinician]
     serializer_class = PreventiveSerializer
+    queryset = PriorPreventive.objects.none()  # for the schema only
     resource = "preventive"
 
+    @extend_schema(responses={200: PreventiveSerializer(many=True), **AUTH_ERRORS, **NOT_FOUND})
     def get(self, request, pk):
         patient = self.get_patient(pk)
         page = self.paginate_queryset(patient.preventives.order_by("started_on", "created_at"))
         self.audit(Action.READ, patient)
         return self.get_paginated_response(PreventiveSerializer(page, many=True).data)
 
+    @extend_schema(responses={201: PreventiveSerializer, **VALIDATION_ERROR, **AUTH_ERRORS, **NOT_FOUND})
     def post(self, request, pk):
         patient = self.get_patient(pk)
         data = PreventiveSerializer(data=request.data)
@@ -94,14 +110,17 @@ class PreventiveList(PatientScoped):
 class DiaryList(PatientScoped):
     permission_classes = [IsClinician]
     serializer_class = DiaryEntrySerializer
+    queryset = DiaryEntry.objects.none()  # for the schema only
     resource = "diary"
 
+    @extend_schema(responses={200: DiaryEntrySerializer(many=True), **AUTH_ERRORS, **NOT_FOUND})
     def get(self, request, pk):
         patient = self.get_patient(pk)
         page = self.paginate_queryset(selectors.diary_for_patient(patient=patient))
         self.audit(Action.READ, patient)
         return self.get_paginated_response(DiaryEntrySerializer(page, many=True).data)
 
+    @extend_schema(responses={201: DiaryEntrySerializer, **VALIDATION_ERROR, **AUTH_ERRORS, **NOT_FOUND})
     def post(self, request, pk):
         patient = self.get_patient(pk)
         data = DiaryEntrySerializer(data=request.data)
@@ -116,6 +135,7 @@ class PatientResponse(PatientScoped):
     serializer_class = ResponseSerializer
     resource = "response"
 
+    @extend_schema(responses={200: ResponseSerializer, **AUTH_ERRORS, **NOT_FOUND})
     def get(self, request, pk):
         patient = self.get_patient(pk)
         history = selectors.response_for_patient(patient=patient)
@@ -128,8 +148,44 @@ class PatientEligibility(PatientScoped):
     serializer_class = EligibilitySerializer
     resource = "eligibility"
 
+    @extend_schema(responses={200: EligibilitySerializer, **AUTH_ERRORS, **NOT_FOUND})
     def get(self, request, pk):
         patient = self.get_patient(pk)
         result = selectors.eligibility_for_patient(patient=patient)
         self.audit(Action.READ, patient)
         return Response(EligibilitySerializer(result).data)
+
+
+class FhirJsonRenderer(JSONRenderer):
+    media_type = "application/fhir+json"
+    format = "fhir"
+
+
+class PatientFhirExport(PatientScoped):
+    """FHIR R4 Bundle (collection) of the patient's record, for integrators."""
+
+    permission_classes = [IsClinician]
+    # A FHIR client asks for application/fhir+json; errors stay in the API's JSON shape.
+    renderer_classes = [JSONRenderer, FhirJsonRenderer]
+    resource = "fhir"
+
+    @extend_schema(
+        responses={
+            (200, "application/fhir+json"): OpenApiResponse(
+                OpenApiTypes.OBJECT, description="FHIR R4 Bundle of type collection"
+            ),
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+        }
+    )
+    def get(self, request, pk):
+        patient = self.get_patient(pk)
+        bundle = fhir.patient_bundle(
+            patient=patient,
+            sessions=selectors.sessions_for_export(patient=patient),
+            diary_entries=selectors.diary_for_patient(patient=patient),
+            site_url=settings.SITE_URL,
+            generated_at=timezone.now(),
+        )
+        self.audit(Action.EXPORT, patient)
+        return HttpResponse(bundle.model_dump_json(), content_type=FhirJsonRenderer.media_type)
