@@ -29,6 +29,7 @@ from clinic.web.forms import (
     apply_domain_error,
     slot_value,
 )
+from notifications.selectors import notifications_for_patient
 from patients import selectors as patient_selectors
 from patients.models import Patient, ReviewFlag
 from patients.review import review_flag_resolve
@@ -159,7 +160,7 @@ def patient_detail(request, pk):
     upcoming = sorted((s for s in sessions if s.status in Session.UPCOMING_STATUSES), key=lambda s: s.start)
     past = [s for s in sessions if s.status not in Session.UPCOMING_STATUSES]
     # 3 notifications
-    notifications = _notifications_for(patient)
+    notifications = list(notifications_for_patient(patient=patient))
     # 4 audit row
     _audit(request, Action.READ, "patient", [patient])
     return render(
@@ -175,14 +176,6 @@ def patient_detail(request, pk):
             "cancel_form": CancelForm(),
         },
     )
-
-
-def _notifications_for(patient: Patient):
-    try:
-        from notifications.selectors import notifications_for_patient
-    except ImportError:  # the notifications app has not landed its selector
-        return None
-    return list(notifications_for_patient(patient=patient))
 
 
 # --- booking ---------------------------------------------------------------------------------
@@ -527,7 +520,9 @@ def complete(request, pk):
                     local = nxt.start.astimezone(nxt.location.zone)
                     text += f" Next session booked: {local:%a %d %b %Y at %H:%M} with {nxt.clinician.name}."
                 elif is_treatment:
-                    text += " The next session is being planned: it appears under upcoming sessions, or on the due list."
+                    text += (
+                        " The next session is being planned: it appears under upcoming sessions, or on the due list."
+                    )
                 messages.success(request, text)
                 return redirect("web:patient", pk=session.patient_id)
     else:

@@ -126,7 +126,7 @@ CLINICAL_WORDS = re.compile(
 
 
 def test_front_desk_is_refused_every_clinician_page_with_403(desk, clinical_patient):
-    patient, done, upcoming = clinical_patient
+    patient, _done, upcoming = clinical_patient
     flag = ReviewFlag.objects.get(patient=patient)
     assert desk.get("/review/").status_code == 403
     assert desk.get(f"/patients/{patient.id}/response/").status_code == 403
@@ -138,7 +138,7 @@ def test_front_desk_is_refused_every_clinician_page_with_403(desk, clinical_pati
 
 
 def test_front_desk_pages_never_show_clinical_data(desk, doctor, clinical_patient, location):
-    patient, done, upcoming = clinical_patient
+    patient, _done, upcoming = clinical_patient
     pages = [
         "/",
         f"/day/?location={location.id}&date=2026-12-14",

@@ -1,0 +1,89 @@
+"""The day view and the patient page cost the same number of queries for 3 sessions or 30."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from scheduling.models import Session
+from tests.factories import ClinicianFactory, CourseFactory, PatientFactory, SessionFactory, WorkingHoursFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)  # Monday 08:00 in New York
+DAY_START = datetime(2027, 3, 1, 14, 0, tzinfo=UTC)  # 09:00 local
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _fill_day(location, clinician, n: int) -> None:
+    """n sessions on 1 March at the location, over three clinicians, each with its own patient."""
+    others = [clinician, *(ClinicianFactory(locations=[location]) for _ in range(2))]
+    for doctor in others[1:]:
+        WorkingHoursFactory(clinician=doctor, location=location, weekday=0)
+    for i in range(n):
+        start = DAY_START + timedelta(minutes=30 * (i // 3))
+        SessionFactory(clinician=others[i % 3], location=location, start=start, end=start + timedelta(minutes=30))
+
+
+def _fill_patient(patient, location, clinician, n: int) -> None:
+    course = CourseFactory(patient=patient)
+    for i in range(n):
+        start = DAY_START + timedelta(days=7 * i - 70)
+        SessionFactory(
+            patient=patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            start=start,
+            end=start + timedelta(minutes=30),
+            status=Session.Status.COMPLETED if start < NOW else Session.Status.BOOKED,
+        )
+
+
+def _count(client, url: str) -> int:
+    client.get(url)  # warm caches (content types, the protocol row)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("sessions", [3, 30])
+def test_the_day_view_runs_a_fixed_number_of_queries(desk, location, clinician, sessions, django_assert_num_queries):
+    _fill_day(location, clinician, sessions)
+    url = f"/day/?location={location.id}&date=2027-03-01"
+    desk.get(url)
+    # 1 session, 2 user, 3 roles (groups), 4 locations, 5 protocol, 6 sessions with patient and clinician,
+    # 7 clinicians at the location, 8 working hours, 9 audit rows (one INSERT),
+    # 10-12 the session's idle clock saved (inside a savepoint: the test runs in a transaction)
+    with django_assert_num_queries(12):
+        response = desk.get(url)
+    assert response.content.decode().count('class="appt ') == sessions
+
+
+@pytest.mark.parametrize("sessions", [3, 30])
+def test_the_patient_page_runs_a_fixed_number_of_queries(
+    desk, location, clinician, sessions, django_assert_num_queries
+):
+    patient = PatientFactory()
+    _fill_patient(patient, location, clinician, sessions)
+    url = f"/patients/{patient.id}/"
+    desk.get(url)
+    # 1 session, 2 user, 3 roles (groups), 4 patient, 5 sessions with clinician and location,
+    # 6 notifications, 7 audit row, 8-10 the session's idle clock saved (savepoint, UPDATE, release)
+    with django_assert_num_queries(10):
+        response = desk.get(url)
+    assert response.content.decode().count("data-session=") == sessions
+
+
+def test_query_counts_do_not_depend_on_the_number_of_sessions(desk, location, clinician):
+    _fill_day(location, clinician, 3)
+    small = _count(desk, f"/day/?location={location.id}&date=2027-03-01")
+    _fill_day(location, clinician, 30)
+    assert _count(desk, f"/day/?location={location.id}&date=2027-03-01") == small
