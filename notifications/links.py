@@ -1,0 +1,84 @@
+"""Signed, expiring patient links: /p/<token>/ and /p/diary/<token>/.
+
+The token is `key:timestamp:signature` (django.core.signing.TimestampSigner). The
+key names one PatientLink row, which binds the link to one session or one
+patient's diary. HMAC-SHA1 keeps the token short enough for a 160-character
+SMS; as an HMAC it is still sound.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from notifications.models import Notification, PatientLink
+
+_SALT = "notifications.patient-link"
+
+
+class LinkGone(Exception):
+    """Expired or already used: the page answers 410."""
+
+
+class LinkInvalid(Exception):
+    """Not a token we signed: the page answers 404."""
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=_SALT, algorithm="sha1")
+
+
+def sign(link: PatientLink) -> str:
+    return _signer().sign(link.key)
+
+
+def url_for(link: PatientLink) -> str:
+    name = "patient-diary-link" if link.kind == PatientLink.Kind.DIARY else "patient-link"
+    return settings.SITE_URL + reverse(name, args=[sign(link)])
+
+
+def link_for_notification(*, notification: Notification) -> PatientLink:
+    """The notification's link, made once: a retried delivery reuses the same row."""
+    existing = PatientLink.objects.filter(notification=notification).first()
+    if existing:
+        return existing
+    kind = PatientLink.Kind.DIARY if notification.purpose == Notification.Purpose.DIARY_REQUEST else "session"
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return PatientLink.objects.create(
+                    key=secrets.token_urlsafe(6),
+                    kind=kind,
+                    patient_id=notification.patient_id,
+                    session_id=notification.session_id if kind == PatientLink.Kind.SESSION else None,
+                    notification=notification,
+                )
+        except IntegrityError:
+            existing = PatientLink.objects.filter(notification=notification).first()
+            if existing:
+                return existing  # another delivery of the same row made it first
+    raise RuntimeError("could not allocate a unique link key")
+
+
+def resolve(token: str, *, kind: str) -> PatientLink:
+    """The link a token names, if it is genuine, unexpired and unused."""
+    max_age = timedelta(days=settings.PATIENT_LINK_MAX_AGE_DAYS)
+    try:
+        key = _signer().unsign(token, max_age=max_age)
+    except signing.SignatureExpired:
+        raise LinkGone("expired") from None
+    except signing.BadSignature:
+        raise LinkInvalid("bad signature") from None
+    link = (
+        PatientLink.objects.select_related("patient", "session", "session__location", "session__clinician")
+        .filter(key=key, kind=kind)
+        .first()
+    )
+    if link is None:
+        raise LinkInvalid("no such link")
+    if link.used_at is not None:
+        raise LinkGone("used")
+    return link

@@ -1,0 +1,109 @@
+"""Patient link pages (no login): GET shows, POST acts once; used or expired → 410."""
+
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+
+from clinic.errors import DomainError
+from notifications import links
+from notifications.forms import DiaryForm, SessionActionForm
+from notifications.models import PatientLink
+from notifications.rendering import when_context
+from patients import services as patient_services
+from scheduling import services as scheduling_services
+from scheduling.models import Session
+
+CANCEL_REASON = "Cancelled by the patient from their link."
+
+
+def _resolve(token: str, kind: str):
+    try:
+        return links.resolve(token, kind=kind), None
+    except links.LinkInvalid:
+        raise Http404("No such link.") from None
+    except links.LinkGone as exc:
+        return None, str(exc)
+
+
+def _gone(request, why: str):
+    return render(request, "notifications/link_gone.html", {"why": why}, status=410)
+
+
+def _session_context(link: PatientLink, **extra) -> dict:
+    session = link.session
+    return {
+        "link": link,
+        "session": session,
+        "first_name": link.patient.given_name,
+        "can_act": session.status in (Session.Status.BOOKED, Session.Status.CONFIRMED)
+        and session.start > timezone.now(),
+        **when_context(session.start, session.location.zone),
+        "location_name": session.location.name,
+        **extra,
+    }
+
+
+def _use(link: PatientLink, action: str) -> bool:
+    """Mark the link used, once: of two simultaneous POSTs only one gets True."""
+    return (
+        PatientLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=timezone.now(), used_action=action)
+        == 1
+    )
+
+
+def session_link(request, token: str):
+    link, gone = _resolve(token, PatientLink.Kind.SESSION)
+    if gone:
+        return _gone(request, gone)
+    if request.method != "POST":
+        return render(request, "notifications/link_session.html", _session_context(link, form=SessionActionForm()))
+    form = SessionActionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "notifications/link_session.html", _session_context(link, form=form), status=400)
+    claimed = form.cleaned_data.get("session")
+    if claimed is not None and claimed != link.session_id:
+        # The token is bound to one session; a form naming another acts on nothing.
+        form.add_error(None, "This link belongs to a different appointment.")
+        return render(request, "notifications/link_session.html", _session_context(link, form=form), status=400)
+    action = form.cleaned_data["action"]
+    try:
+        with transaction.atomic():
+            if not _use(link, action):
+                return _gone(request, "used")
+            if action == "confirm":
+                session = scheduling_services.session_confirm(session=link.session, by=None)
+            else:
+                session = scheduling_services.session_cancel(session=link.session, reason=CANCEL_REASON, by=None)
+    except DomainError as exc:
+        # Nothing changed, and the link is still unused (the transaction rolled back).
+        form.add_error(None, exc.detail)
+        status = getattr(exc, "status_code", 409)
+        return render(request, "notifications/link_session.html", _session_context(link, form=form), status=status)
+    link.session = session
+    return render(request, "notifications/link_done.html", _session_context(link, action=action, can_act=False))
+
+
+def diary_link(request, token: str):
+    link, gone = _resolve(token, PatientLink.Kind.DIARY)
+    if gone:
+        return _gone(request, gone)
+    context = {"link": link, "first_name": link.patient.given_name}
+    if request.method != "POST":
+        return render(request, "notifications/link_diary.html", {**context, "form": DiaryForm()})
+    form = DiaryForm(request.POST)
+    if not form.is_valid():
+        return render(request, "notifications/link_diary.html", {**context, "form": form}, status=400)
+    try:
+        with transaction.atomic():
+            if not _use(link, "diary"):
+                return _gone(request, "used")
+            patient_services.diary_entry_create(
+                patient=link.patient, recorded_by=None, source="patient", **form.cleaned_data
+            )
+    except DomainError as exc:
+        for field, messages in (exc.fields or {None: [exc.detail]}).items():
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+        return render(request, "notifications/link_diary.html", {**context, "form": form}, status=400)
+    return render(request, "notifications/link_diary_done.html", context)
