@@ -4,11 +4,21 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ValueError("Audit rows are append-only.")
+
+    def delete(self):
+        raise ValueError("Audit rows are append-only.")
+
+
 class AuditLog(models.Model):
     """Append-only record of who read or wrote which patient's data, and from where.
 
     Rows are never updated or deleted: `save()` refuses an update, the queryset
-    refuses deletes, and on PostgreSQL a trigger refuses both in the database.
+    refuses updates and deletes, and on PostgreSQL a trigger refuses both in the
+    database. A user with audit rows cannot be deleted (PROTECT: nulling the user
+    would rewrite history, and the trigger would refuse it); deactivate them instead.
     """
 
     class Action(models.TextChoices):
@@ -21,7 +31,7 @@ class AuditLog(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(max_length=16, choices=Action.choices)
     patient_id = models.UUIDField(null=True, db_index=True)
     resource = models.CharField(max_length=64)
@@ -29,6 +39,8 @@ class AuditLog(models.Model):
     detail = models.CharField(max_length=500, blank=True)
     client_ip = models.GenericIPAddressField(null=True)
     request_id = models.UUIDField(default=uuid.uuid4, editable=False)
+
+    objects = AuditLogQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
