@@ -98,7 +98,7 @@ def test_cumulative_peak_counts_any_window_of_the_given_days():
     assert services.cumulative_peak(treatments=[(new_year, 100), (date(2027, 4, 1), 100)], days=90) == 100
     assert services.cumulative_peak(treatments=[(new_year, 100), (date(2027, 3, 31), 100)], days=90) == 200
     assert (
-        services.cumulative_peak(treatments=[(date(2027, 3, 31), 50), (new_year, 100), (date(2027, 2, 1), 1)], days=30)
+        services.cumulative_peak(treatments=[(date(2027, 3, 31), 50), (new_year, 100), (date(2027, 1, 30), 1)], days=30)
         == 101
     )
     assert services.cumulative_peak(treatments=[], days=90) == 0
