@@ -220,7 +220,7 @@ def test_http_a_clinician_records_a_past_treatment(patient, clinician, location,
             "patient": str(patient.id),
             "clinician": str(clinician.id),
             "location": str(location.id),
-            "start": "2026-09-01T10:00:00-04:00",
+            "start": "2026-10-13T10:00:00-04:00",
             "kind": "treatment",
             "status": "completed",
             "treatment": {**treatment_body(), "lot_expiry": "2027-01-31"},
@@ -240,12 +240,13 @@ def test_http_a_clinician_records_a_past_treatment(patient, clinician, location,
             "patient": str(patient.id),
             "clinician": str(clinician.id),
             "location": str(location.id),
-            "start": at(date(2026, 11, 23), 10).isoformat(),
+            "start": at(MONDAY, 15).isoformat(),
             "kind": "treatment",
         },
         format="json",
     )
-    assert too_soon.status_code in (400, 422)  # 2026-11-23 is before "now": the past check answers first
+    assert too_soon.status_code == 422
+    assert too_soon.json()["earliest"] == "2027-01-05"
 
 
 def test_http_front_desk_may_not_record_a_past_treatment(patient, clinician, location, front_desk_client):
