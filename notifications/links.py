@@ -50,7 +50,7 @@ def link_for_notification(*, notification: Notification) -> PatientLink:
         try:
             with transaction.atomic():
                 return PatientLink.objects.create(
-                    key=secrets.token_urlsafe(6),
+                    key=secrets.token_urlsafe(5),  # short for SMS; the signature, not the key, is the secret
                     kind=kind,
                     patient_id=notification.patient_id,
                     session_id=notification.session_id if kind == PatientLink.Kind.SESSION else None,

@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from icalendar import Calendar, Event
 
 from notifications import links
-from notifications.channels import EmailMessage, SmsMessage, message_domain
+from notifications.channels import EmailMessage, PermanentSendError, SmsMessage, message_domain
 from notifications.models import Notification
 
 SMS_MAX = 160
@@ -110,13 +110,14 @@ def sms_body(purpose: str, context: dict) -> str:
     template = f"notifications/sms/{purpose}.txt"
     attempts = [context, {**context, "clinic_name": ""}]
     first = context.get("first_name") or ""
-    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (12, 6, 0)]
+    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (10, 5, 0)]
     for candidate in attempts:
         body = _one_line(render_to_string(template, candidate))
         if len(body) <= SMS_MAX:
             break
     if len(body) > SMS_MAX or not body.endswith(SMS_OPT_OUT):
-        raise ValueError(f"SMS for {purpose} cannot fit in {SMS_MAX} characters ({len(body)}).")
+        # Only a very long SITE_URL gets here; retrying cannot make it shorter.
+        raise PermanentSendError(f"SMS for {purpose} cannot fit in {SMS_MAX} characters ({len(body)}).")
     return body
 
 

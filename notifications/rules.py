@@ -43,7 +43,7 @@ def sms_cap_release(
         if per_day and len(today) >= per_day:
             moved = max(moved, day_end)
         if per_week and len(window) >= per_week:
-            moved = max(moved, window[-per_week] + timedelta(days=7) + timedelta(microseconds=1))
+            moved = max(moved, window[-per_week] + timedelta(days=7))
         if moved == candidate:
             return None if candidate == now else candidate
         candidate = moved

@@ -76,3 +76,60 @@ def rows(**filters):
 def summary(**filters) -> list[tuple]:
     """(purpose, channel, offset_days, status, skip_reason) of the rows, in a stable order."""
     return [(n.purpose, n.channel, n.offset_days, n.status, n.skip_reason) for n in rows(**filters)]
+
+
+@pytest.fixture
+def run_jobs(django_capture_on_commit_callbacks):
+    """The queueing job as `run_jobs` runs it; the deliveries it enqueues run inline (eager)."""
+    from notifications import services
+
+    def run():
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.notifications_queue()
+
+    return run
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps what it receives and can refuse the next N messages with a 451."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.refuse_next = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return "451 4.3.0 Try again later"
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback, and Django's SMTP backend pointed at it."""
+    from aiosmtpd.controller import Controller
+
+    handler = SmtpRecorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_TIMEOUT = 10
+    try:
+        yield handler
+    finally:
+        controller.stop()
+
+
+def sms_to(phone: str) -> list[dict]:
+    return [m for m in sms.outbox if m["to"] == phone]
