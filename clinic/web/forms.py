@@ -1,6 +1,7 @@
 """Forms of the web UI. They shape input for the services; the rules stay in the services."""
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -28,13 +29,15 @@ def apply_domain_error(form: forms.Form, exc: DomainError, field_map: dict[str, 
 
 
 def slot_value(clinician_id, start: datetime) -> str:
-    return f"{clinician_id}|{start.isoformat()}"
+    return f"{clinician_id}|{start.astimezone(UTC).isoformat()}"
 
 
 class SlotPickForm(forms.Form):
     """A proposed free slot, or a date and time typed in; used to book and to reschedule."""
 
-    slot = forms.ChoiceField(label="Free slot", required=False, widget=forms.RadioSelect)
+    # Not a ChoiceField: a slot taken since the page was shown must reach the booking
+    # service, whose answer (slot_unavailable) is the message the front desk should read.
+    slot = forms.CharField(label="Free slot", required=False, widget=forms.RadioSelect)
     clinician = forms.ModelChoiceField(label="Clinician", queryset=Clinician.objects.none(), required=False)
     on_date = forms.DateField(label="Or another date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     at_time = forms.TimeField(label="Time", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
@@ -42,7 +45,7 @@ class SlotPickForm(forms.Form):
     def __init__(self, *args, location: Location, slot_choices, clinicians, **kwargs):
         super().__init__(*args, **kwargs)
         self.location = location
-        self.fields["slot"].choices = slot_choices
+        self.fields["slot"].widget.choices = slot_choices
         self.fields["clinician"].queryset = clinicians
         self.fields["clinician"].label_from_instance = lambda c: c.name
 
@@ -55,12 +58,16 @@ class SlotPickForm(forms.Form):
             return data
         if not data.get("slot"):
             raise ValidationError("Choose a free slot, or give another date and time.")
-        clinician_id, iso = data["slot"].split("|", 1)
-        clinician = self.fields["clinician"].queryset.filter(pk=clinician_id).first()
-        if clinician is None:
-            raise ValidationError("That clinician is not available here.")
+        try:
+            clinician_id, iso = data["slot"].split("|", 1)
+            start = datetime.fromisoformat(iso)
+            clinician = self.fields["clinician"].queryset.filter(pk=uuid.UUID(clinician_id)).first()
+        except ValueError:
+            raise ValidationError("Choose a free slot from the list.") from None
+        if clinician is None or start.tzinfo is None:
+            raise ValidationError("Choose a free slot from the list.")
         data["clinician"] = clinician
-        data["start"] = datetime.fromisoformat(iso)
+        data["start"] = start
         return data
 
 
