@@ -1,0 +1,212 @@
+"""The periodic jobs: registered, scheduled, run by `run_jobs`, idempotent, and constant in queries."""
+
+from datetime import UTC, date, datetime, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from clinic.celery import PERIODIC_JOBS
+from clinic.celery import app as celery_app
+from notifications.models import ReminderPolicy
+from patients import review
+from patients.models import ReviewFlag
+from scheduling import planner
+from scheduling.models import Session
+from tests.cycle import at, clinic, diary, treated_course
+from tests.factories import ClinicianFactory, SessionFactory
+
+MY_JOBS = ("scheduling.plan_next_sessions", "patients.assess_responses", "scheduling.flag_overdue")
+NOW = datetime(2027, 1, 5, 20, tzinfo=UTC)  # 15:00 in New York
+TODAY = date(2027, 1, 5)
+
+
+@pytest.fixture(autouse=True)
+def _now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_every_periodic_job_is_a_registered_task_and_on_the_beat_schedule():
+    celery_app.loader.import_default_modules()
+    for name in MY_JOBS:
+        assert name in PERIODIC_JOBS
+    for name, options in PERIODIC_JOBS.items():
+        assert name in celery_app.tasks, f"{name} is scheduled but no task has that name"
+        assert celery_app.conf.beat_schedule[name]["task"] == name
+        assert celery_app.conf.beat_schedule[name]["schedule"] == options["schedule"]
+
+
+def test_the_celery_settings_suit_idempotent_tasks():
+    conf = celery_app.conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.task_time_limit and conf.task_soft_time_limit < conf.task_time_limit
+    for name in (*MY_JOBS, "scheduling.treatment_completed", "patients.assess_patient"):
+        assert celery_app.tasks[name].acks_late is True
+
+
+# --- a clinic with work for every job ---------------------------------------------------------------
+
+
+def population(location, n: int, *, work: bool = True) -> None:
+    """n patients whose courses need nothing (booked, responding); with `work`, three more per job."""
+    base = date(2026, 6, 1)
+    for i in range(n):
+        clinician = ClinicianFactory(locations=[location])
+        course = treated_course(location=location, clinician=clinician, treated_on=[base, base + timedelta(days=84)])
+        # Responding (18 per 28 against 28: −36 %) yet still chronic (≥ 15): nothing to flag.
+        diary(course.patient, base - timedelta(days=84), [28, 28, 28])
+        diary(course.patient, base, [18, 18, 18, 18, 18])
+        SessionFactory(
+            patient=course.patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            start=at(TODAY, 9) + timedelta(days=40 + i % 10),
+        )
+    if not work:
+        return
+    for i in range(3):
+        clinician = ClinicianFactory(locations=[location])
+        # to plan: treated last week
+        treated_course(location=location, clinician=clinician, treated_on=[TODAY - timedelta(days=7)], hour=10 + i)
+        # overdue: treated 120 days ago, nothing booked
+        treated_course(location=location, clinician=clinician, treated_on=[TODAY - timedelta(days=120)], hour=10 + i)
+        # no benefit in the third cycle (the next one is booked, so the planner leaves it)
+        t1 = TODAY - timedelta(days=168 + 40)
+        course = treated_course(
+            location=location,
+            clinician=clinician,
+            treated_on=[t1 + timedelta(days=84 * k) for k in range(3)],
+            hour=12 + i,
+        )
+        diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
+        diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
+        SessionFactory(
+            patient=course.patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            start=at(TODAY + timedelta(days=60), 12 + i),
+        )
+
+
+@pytest.fixture
+def location(db):
+    location, _ = clinic(clinicians=1)
+    return location
+
+
+def snapshot():
+    sessions = sorted(Session.objects.filter(status="booked").values_list("course_id", "start"))
+    flags = sorted(ReviewFlag.objects.values_list("course_id", "kind", "cycle", "status"))
+    return sessions, flags
+
+
+def test_run_jobs_runs_every_job_once_in_order_and_says_what_it_did(location):
+    population(location, 2)
+    out = StringIO()
+    call_command("run_jobs", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == list(PERIODIC_JOBS)
+    assert '"booked": 3' in lines[0]
+    sessions, flags = snapshot()
+    kinds = [kind for _, kind, _, _ in flags]
+    assert kinds.count("no_benefit") == 3
+    assert kinds.count("overdue") == 3
+    assert kinds.count("missing_response_data") == 3  # the overdue ones have no diary since their treatment
+    assert len(kinds) == 9
+    assert len(sessions) == 2 + 3 + 3
+
+
+def test_run_jobs_twice_creates_nothing_twice(location):
+    population(location, 3)
+    call_command("run_jobs", stdout=StringIO())
+    first = snapshot()
+    call_command("run_jobs", stdout=StringIO())
+    assert snapshot() == first
+    assert len(first[0]) == len({course for course, _ in first[0]})  # one booked treatment per course
+
+
+def test_run_jobs_refuses_an_unknown_job(db):
+    with pytest.raises(CommandError, match="Not a periodic job"):
+        call_command("run_jobs", "--only", "scheduling.nope", stdout=StringIO())
+
+
+def test_run_jobs_only_runs_the_jobs_named(location):
+    population(location, 1)
+    out = StringIO()
+    call_command("run_jobs", "--only", "scheduling.flag_overdue", stdout=out)
+    assert out.getvalue().startswith("scheduling.flag_overdue:")
+    assert set(ReviewFlag.objects.values_list("kind", flat=True)) == {"overdue"}
+
+
+# --- queries do not grow with patients ------------------------------------------------------------
+
+
+def count_queries(func) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        func()
+    return len(queries)
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_the_review_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
+    population(location, n)
+    # 1 protocol; per chunk: 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary,
+    # 6 existing flags, 7 insert of the six new flags (3 no_benefit, 3 missing_response_data)
+    with django_assert_num_queries(7):
+        assert review.responses_sweep() == {"courses": n + 9, "flags_opened": 6}
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_the_overdue_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
+    population(location, n)
+    # 1 protocol, 2 location zones, 3 overdue courses with their patients, 4 existing flags, 5 insert
+    with django_assert_num_queries(5):
+        assert review.overdue_sweep() == {"courses": 3, "flags_opened": 3}
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_the_planning_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
+    population(location, n)
+    ReminderPolicy.current()  # the notifications policy row exists in a running clinic
+    # 1 protocol (auto_book?), then the candidates: 2 protocol, 3 location zones, 4 courses with nothing booked;
+    # then per course booked, whatever the number of patients: PLAN_QUERIES (below)
+    with django_assert_num_queries(4 + 3 * PLAN_QUERIES):
+        assert planner.plan_sweep() == {"booked": 3, "failed": 0, "already_booked": 0, "skipped": 0}
+
+
+# Planning one course: savepoint and lock the course, protocol, upcoming check, last treatment, then
+# session_book (its own savepoint, protocol, patient and clinician locks, working hours, time off, overlaps,
+# the 12-week rule, eligibility, insert, notifications) and the savepoint releases.
+PLAN_QUERIES = 33
+
+
+def test_planning_one_course_takes_a_fixed_number_of_queries(location):
+    population(location, 0)
+    ReminderPolicy.current()
+    ids = planner.plan_candidates()
+    counts = {count_queries(lambda cid=cid: planner.course_plan_next(course_id=cid)) for cid in ids}
+    assert counts == {PLAN_QUERIES}
+
+
+def test_sweeps_work_in_chunks_and_see_every_course(location):
+    population(location, 12)
+    assert review.responses_sweep(chunk_size=5) == {"courses": 21, "flags_opened": 6}
+    assert review.overdue_sweep(chunk_size=2) == {"courses": 3, "flags_opened": 3}
+    assert planner.plan_sweep(chunk_size=2)["booked"] == 3
+    chunks = CaptureQueriesContext(connection)
+    with chunks:
+        review.responses_sweep(chunk_size=5)
+    course_pages = [
+        q for q in chunks.captured_queries if 'FROM "scheduling_course"' in q["sql"] and "LIMIT 5" in q["sql"]
+    ]
+    assert len(course_pages) == 5  # 21 courses: 5 + 5 + 5 + 5 + 1
