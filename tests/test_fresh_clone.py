@@ -204,9 +204,23 @@ def test_make_run_serves_the_api_and_docs_and_the_printed_demo_logins_get_tokens
             assert status == 200, (username, body)
             assert json.loads(body)["token"]
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the whole process group (make, gunicorn, the worker and beat), then SIGKILL what is left."""
+    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if process.poll() is None:
+                time.sleep(0.2)
+                continue
+            try:
+                os.killpg(process.pid, 0)  # anyone left in the group?
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
