@@ -102,7 +102,7 @@ def test_a_link_for_one_session_cannot_act_on_another(link, session, patient, cl
     response = Client().post(link, {"action": "cancel", "session": str(other.id)})
     assert response.status_code == 400
     # The other link's key under this link's signature: not a token we signed.
-    key, stamp, signature = link.strip("/").split("/")[-1].split(":")
+    key = link.strip("/").split("/")[-1].split(":")[0]
     forged = link.replace(f"{key}:", f"{other_link.key}:")
     assert Client().post(forged, {"action": "cancel"}).status_code == 404
 
