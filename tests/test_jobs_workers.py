@@ -1,0 +1,98 @@
+"""Must show 2, with real processes: two workers running every sweep at the same time create nothing twice."""
+
+from datetime import timedelta
+from itertools import pairwise
+
+import pytest
+from django.utils import timezone
+
+from clinic.timezones import local_date
+from patients import tasks as patients_tasks
+from patients.models import ReviewFlag
+from scheduling import tasks as scheduling_tasks
+from scheduling.models import Session
+from tests.cycle import NEW_YORK, at, clinic, diary, treated_course
+from tests.factories import ClinicianFactory, SessionFactory
+from tests.workers import running_worker, wait_for
+
+JOBS = (scheduling_tasks.plan_next_sessions, patients_tasks.assess_responses, scheduling_tasks.flag_overdue)
+
+
+def _clinic_with_work():
+    """In real time (the workers' clock): 6 courses to plan, 3 with no benefit, 2 overdue."""
+    today = local_date(timezone.now(), NEW_YORK)
+    location, (lee, patel) = clinic()
+    to_plan = [
+        treated_course(
+            location=location, clinician=(lee, patel)[i % 2], treated_on=[today - timedelta(days=7)], hour=9 + i
+        )
+        for i in range(6)
+    ]
+    t1 = today - timedelta(days=168 + 40)
+    no_benefit = []
+    for i in range(3):
+        clinician = ClinicianFactory(locations=[location])
+        course = treated_course(
+            location=location,
+            clinician=clinician,
+            treated_on=[t1 + timedelta(days=84 * k) for k in range(3)],
+            hour=9 + i,
+        )
+        diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
+        diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
+        SessionFactory(
+            patient=course.patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            start=at(today + timedelta(days=50), 9 + i),
+        )
+        no_benefit.append(course)
+    overdue = [
+        treated_course(location=location, clinician=lee, treated_on=[today - timedelta(days=130)], hour=14 + i)
+        for i in range(2)
+    ]
+    return to_plan, no_benefit, overdue
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_running_every_sweep_twice_at_once_book_and_flag_each_course_once():
+    to_plan, no_benefit, overdue = _clinic_with_work()
+    with running_worker(concurrency=2) as first, running_worker(concurrency=2) as second:
+        sent = []
+        for _ in range(2):
+            for job in JOBS:
+                for worker in (first, second):
+                    sent.append((worker, job.apply_async(queue=worker.queue).id))
+
+        def all_done() -> bool:
+            return all(any(f"[{task_id}] succeeded" in line for line in worker.output) for worker, task_id in sent)
+
+        assert wait_for(all_done, timeout=180), "".join(first.output[-30:] + second.output[-30:])
+
+    booked = Session.objects.filter(status=Session.Status.BOOKED, kind=Session.Kind.TREATMENT)
+    for course in to_plan:
+        assert booked.filter(course=course).count() == 1
+    for course in no_benefit:
+        assert booked.filter(course=course).count() == 1  # the one booked in the setup
+    for course in overdue:
+        assert not booked.filter(course=course).exists()  # past the window: the front desk's call
+    # No two active sessions of one clinician overlap (SQLite has no exclusion constraint to say so).
+    rows = sorted(
+        Session.objects.filter(status__in=Session.ACTIVE_STATUSES).values_list("clinician_id", "start", "end")
+    )
+    for (c1, _, end1), (c2, start2, _) in pairwise(rows):
+        assert c1 != c2 or start2 >= end1
+    flags = list(ReviewFlag.objects.values_list("course_id", "kind", "cycle"))
+    assert len(flags) == len(set(flags))
+    assert (
+        sorted((kind, cycle) for course, kind, cycle in flags if course in {c.pk for c in no_benefit})
+        == [("no_benefit", 3)] * 3
+    )
+    assert sorted(kind for course, kind, _ in flags if course in {c.pk for c in overdue}) == [
+        "missing_response_data",
+        "missing_response_data",
+        "overdue",
+        "overdue",
+    ]
