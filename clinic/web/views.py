@@ -42,6 +42,7 @@ Action = AuditLog.Action
 SEARCH_LIMIT = 50
 DUE_LIMIT = 200
 MAX_WITHIN_DAYS = 366
+NEARBY_SLOTS = 8  # offered first, nearest the due target
 SLOT_DAYS = 7  # the booking form shows a week of free slots at a time
 
 
@@ -195,18 +196,12 @@ def _slot_window(request, patient: Patient, locations: list[Location], protocol:
     return location, target, last, first, first + timedelta(days=SLOT_DAYS - 1)
 
 
-def _slot_choices(location: Location, first: date, last_day: date, target, last_session, clinician=None):
-    """Free slots from the scheduling selector, the one nearest the due target first (planner's ranking)."""
-    free = scheduling_selectors.free_slots_for(
-        location=location, clinician=clinician, start_date=first, end_date=last_day
-    )
-    proposed = None
-    if free:
-        if target is not None:
-            proposed = planner.rank_slots(slots=free, target=target.start, clinician_id=last_session.clinician_id)[0]
-        else:
-            proposed = free[0]
-    return free, proposed
+def _slot_choices(location: Location, first: date, last_day: date, target_start, clinician_id):
+    """Free slots from the scheduling selector; the nearest to the target first (the planner's ranking)."""
+    free = scheduling_selectors.free_slots_for(location=location, start_date=first, end_date=last_day)
+    if target_start is None:
+        return free, free[:NEARBY_SLOTS]
+    return free, planner.rank_slots(slots=free, target=target_start, clinician_id=clinician_id)[:NEARBY_SLOTS]
 
 
 @staff_required
@@ -220,7 +215,10 @@ def book(request, pk):
     location, target, last, first, last_day = _slot_window(request, patient, locations, protocol)
     clinicians = web_selectors.clinicians_at(location=location)
     names = {c.id: c for c in clinicians}
-    free, proposed = _slot_choices(location, first, last_day, target, last)
+    free, nearby = _slot_choices(
+        location, first, last_day, target.start if target else None, last.clinician_id if last else None
+    )
+    proposed = nearby[0] if nearby else None
     choices = [(slot_value(s.clinician_id, s.start), s) for s in free]
     form_kwargs = {
         "location": location,
@@ -266,27 +264,29 @@ def book(request, pk):
             "last_day": last_day,
             "earlier": first - timedelta(days=SLOT_DAYS),
             "later": first + timedelta(days=SLOT_DAYS),
-            "slots": _slot_rows(form, choices, names, location, proposed),
+            "slots": _slot_rows(form, choices, names, location, nearby),
             "proposed": proposed,
         },
     )
 
 
-def _slot_rows(form, choices, names, location, proposed):
-    """The radio buttons grouped by local date, each with its clinician's name."""
+def _slot_rows(form, choices, names, location, nearby) -> dict:
+    """The radio buttons: the slots nearest the target first, then every other free slot by local date."""
     widgets = {w.data["value"]: w for w in form["slot"]}
-    days: dict[date, list] = {}
+    rank = {(s.clinician_id, s.start): index for index, s in enumerate(nearby)}
+    near, days = [], {}
     for value, slot in choices:
-        local = slot.start.astimezone(location.zone)
-        days.setdefault(local.date(), []).append(
-            {
-                "widget": widgets.get(value),
-                "start": local,
-                "clinician": names.get(slot.clinician_id),
-                "proposed": proposed is not None and slot == proposed,
-            }
-        )
-    return sorted(days.items())
+        item = {
+            "widget": widgets.get(value),
+            "start": slot.start,
+            "clinician": names.get(slot.clinician_id),
+            "proposed": rank.get((slot.clinician_id, slot.start)) == 0,
+        }
+        if (slot.clinician_id, slot.start) in rank:
+            near.append((rank[(slot.clinician_id, slot.start)], item))
+        else:
+            days.setdefault(slot.start.astimezone(location.zone).date(), []).append(item)
+    return {"nearby": [item for _, item in sorted(near, key=lambda pair: pair[0])], "days": sorted(days.items())}
 
 
 @staff_required
@@ -300,7 +300,7 @@ def reschedule(request, pk):
         today, session.start.astimezone(location.zone).date()
     )
     last_day = first + timedelta(days=SLOT_DAYS - 1)
-    free = scheduling_selectors.free_slots_for(location=location, start_date=first, end_date=last_day)
+    free, nearby = _slot_choices(location, first, last_day, session.start, session.clinician_id)
     choices = [(slot_value(s.clinician_id, s.start), s) for s in free]
     form_kwargs = {
         "location": location,
@@ -338,7 +338,7 @@ def reschedule(request, pk):
             "last_day": last_day,
             "earlier": first - timedelta(days=SLOT_DAYS),
             "later": first + timedelta(days=SLOT_DAYS),
-            "slots": _slot_rows(form, choices, names, location, None),
+            "slots": _slot_rows(form, choices, names, location, nearby),
         },
     )
 
