@@ -30,8 +30,7 @@ def test_front_desk_finds_a_patient_books_the_proposed_slot_and_sees_it_in_the_d
     log_in(page, "desk")
 
     page.get_by_role("link", name="Patients", exact=True).click()
-    page.get_by_label("Name, MRN, phone or email").fill("Bell")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_label("Name, MRN, phone or email").fill("Bell")  # htmx searches as one types
     page.get_by_role("link", name="Bell, Nora").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Nora Bell")
 
@@ -164,3 +163,52 @@ def test_the_day_view_scrolls_sideways_on_a_phone(phone):
     assert page_width <= 390, "the page itself does not scroll sideways"
     assert re.search("Ivy Park", grid.inner_text())
     screenshot(phone, "day-view-phone")
+
+
+def test_a_patient_sends_a_diary_through_a_link_on_a_phone(phone):
+    World()
+    quinn = PatientFactory(given_name="Quinn", family_name="Ash")
+    link = PatientLink.objects.create(key="webtest2", kind=PatientLink.Kind.DIARY, patient=quinn)
+
+    phone.goto(f"/p/diary/{links.sign(link)}/")
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Your diary")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.get_by_label("First day of the period").fill("2027-02-01")
+    phone.get_by_label("Last day of the period").fill("2027-02-28")
+    phone.get_by_label("Days with a headache").fill("12")
+    phone.get_by_label("Of those, days with a migraine").fill("5")
+    phone.get_by_label("Days you took pain or acute medicine").fill("4")
+    screenshot(phone, "patient-diary-phone")
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Thank you")
+    entry = quinn.diary_entries.get()
+    assert (entry.headache_days, entry.source) == (12, "patient")
+
+
+def test_the_front_desk_can_work_by_keyboard_alone(page):
+    world = World()
+    patient_due_on(world, DUE)
+    page.goto("/login/")
+    page.get_by_label("Username").focus()
+    page.keyboard.type("desk")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type("pw-for-tests-1")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/")
+    # The focus ring is visible (not suppressed by the stylesheet).
+    page.get_by_label("Find a patient").focus()
+    page.keyboard.type("Bell")
+    page.keyboard.press("Enter")
+    result = page.get_by_role("link", name="Bell, Nora")
+    result.focus()
+    outline = result.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Nora Bell")
+    page.get_by_role("link", name="Book a session").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".slot.proposed").get_by_role("radio")).to_be_checked()
+    page.get_by_role("button", name="Book", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".messages")).to_contain_text("Booked treatment on Mon 15 Mar 2027 at 09:00")
