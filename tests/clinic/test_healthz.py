@@ -16,6 +16,8 @@ def test_healthz_answers_without_auth(client):
 
 def test_healthz_says_when_the_broker_is_unreachable(client, monkeypatch):
     # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    # Celery reads CELERY_BROKER_URL from the environment before its own conf.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
     response = client.get("/healthz")
     assert response.status_code == 200
