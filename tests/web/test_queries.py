@@ -8,7 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from scheduling.models import Session
-from tests.factories import ClinicianFactory, CourseFactory, PatientFactory, SessionFactory, WorkingHoursFactory
+from tests.factories import (
+    ClinicianFactory,
+    CourseFactory,
+    PatientFactory,
+    ReviewFlagFactory,
+    SessionFactory,
+    WorkingHoursFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +94,34 @@ def test_query_counts_do_not_depend_on_the_number_of_sessions(desk, location, cl
     small = _count(desk, f"/day/?location={location.id}&date=2027-03-01")
     _fill_day(location, clinician, 27, offset=3)
     assert _count(desk, f"/day/?location={location.id}&date=2027-03-01") == small
+
+
+@pytest.mark.parametrize("flags", [3, 30])
+def test_the_review_queue_runs_a_fixed_number_of_queries(doctor, flags, django_assert_num_queries):
+    for _ in range(flags):
+        ReviewFlagFactory(details={"reduction_pct": 12.0})
+    doctor.get("/review/")
+    # 1 session, 2 user, 3 roles, 4 open flags with patient, 5 audit rows, 6 open flags counted by kind,
+    # 7-9 the session's idle clock saved
+    with django_assert_num_queries(9):
+        response = doctor.get("/review/")
+    assert response.content.decode().count("<tr data-flag=") == flags
+
+
+@pytest.mark.parametrize("due", [3, 30])
+def test_the_due_list_runs_a_fixed_number_of_queries(desk, location, clinician, due, django_assert_num_queries):
+    for i in range(due):
+        start = DAY_START - timedelta(days=80) + timedelta(minutes=30 * i)
+        SessionFactory(
+            clinician=clinician,
+            location=location,
+            start=start,
+            end=start + timedelta(minutes=30),
+            status=Session.Status.COMPLETED,
+        )
+    desk.get("/due/")
+    # 1 session, 2 user, 3 roles, 4 protocol, 5 location zones and 6 due courses with patient (the due
+    # list's selector: local "today" per zone), 7 audit rows, 8-10 the session's idle clock saved
+    with django_assert_num_queries(10):
+        response = desk.get("/due/")
+    assert response.content.decode().count('aria-label="Book ') == due
