@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from patients.models import DiaryEntry, Patient, PriorPreventive, ReviewFlag
-from scheduling.models import Clinician, Course, Location, Protocol, Session, TimeOff, WorkingHours
+from scheduling.models import Clinician, Course, Location, Protocol, Session, TimeOff, TreatmentRecord, WorkingHours
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -145,3 +145,19 @@ class ReviewFlagFactory(factory.django.DjangoModelFactory):
     kind = ReviewFlag.Kind.NO_BENEFIT
     cycle = 3
     details = factory.LazyFunction(dict)
+
+
+class TreatmentRecordFactory(factory.django.DjangoModelFactory):
+    """The PREEMPT standard dose (155 U at 31 sites) on a completed treatment session."""
+
+    class Meta:
+        model = TreatmentRecord
+
+    session = factory.SubFactory(SessionFactory, status=Session.Status.COMPLETED, cycle_number=1)
+    units_by_muscle = factory.LazyFunction(lambda: dict(TreatmentRecord.STANDARD_UNITS))
+    sites = 31
+    total_units = 155
+    units_wasted = 0
+    lot_number = "C1234C3"
+    lot_expiry = factory.LazyAttribute(lambda r: r.session.start.date() + timedelta(days=365))
+    injector = factory.SelfAttribute("session.clinician")

@@ -1,4 +1,7 @@
-"""A demo clinic: two locations in different zones, four clinicians, forty patients.
+"""A demo clinic: two locations in different zones, four clinicians, forty patients,
+and a few months of sessions: completed treatments with their records (so cycle
+numbers, the 12-week rule and the response chart have history), today's list,
+and bookings over the next few weeks.
 
 Idempotent: a second run finds the demo clinic and only prints the logins.
 Everything random comes from one seeded generator, so every machine gets the
@@ -6,7 +9,7 @@ same clinic.
 """
 
 import random
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -14,9 +17,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, ensure_groups
-from clinic.timezones import today_in
+from clinic.timezones import local_datetime, today_in
 from patients.models import DiaryEntry, Patient, PriorPreventive
-from scheduling.models import Clinician, Location, Protocol, WorkingHours
+from scheduling.models import (
+    AdverseEvent,
+    Clinician,
+    Course,
+    Location,
+    Protocol,
+    Session,
+    TreatmentRecord,
+    WorkingHours,
+)
 
 DEMO_PASSWORD = "cycledesk-demo"
 STAFF = [
@@ -49,6 +61,10 @@ class Command(BaseCommand):
         Protocol.active()
         users = self._staff()
         if Location.objects.filter(name=LOCATIONS[0][0]).exists():
+            # A clinic seeded before sessions existed in the demo gets them once.
+            if not Session.objects.exists():
+                SessionSeeder(random.Random(20261123)).run()
+                return True
             return False
         rng = random.Random(20261122)
         locations = [Location.objects.create(name=name, time_zone=tz) for name, tz in LOCATIONS]
@@ -78,6 +94,7 @@ class Command(BaseCommand):
             for drug in rng.sample(PREVENTIVES, k=rng.randint(1, 3)):
                 PriorPreventive.objects.create(patient=patient, drug=drug, outcome=PriorPreventive.Outcome.FAILED)
             self._diary(patient, today_in(location.zone), rng)
+        SessionSeeder(random.Random(20261123)).run()
         return True
 
     def _staff(self) -> dict:
@@ -115,3 +132,161 @@ class Command(BaseCommand):
                 )
             )
         DiaryEntry.objects.bulk_create(entries)
+
+
+STANDARD_UNITS = TreatmentRecord.STANDARD_UNITS
+FOLLOW_THE_PAIN = {**STANDARD_UNITS, "temporalis": 50, "occipitalis": 40, "trapezius": 50}  # 195 U at 39 sites
+GRID = [time(9 + i // 2, 30 * (i % 2)) for i in range(16)]  # 09:00 … 16:30
+
+
+class SessionSeeder:
+    """Sessions for the demo patients, written in bulk with no overlaps and inside working hours.
+
+    Most patients have two or three completed treatments 12 weeks apart; those
+    due in the next three weeks are booked, a few are left overdue for the due
+    list; untreated patients get a first consultation; a handful are on today's
+    list, one of them checked in.
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.taken: set[tuple] = set()
+        self.sessions: list[Session] = []
+        self.records: list[TreatmentRecord] = []
+        self.events: list[AdverseEvent] = []
+
+    def run(self) -> None:
+        protocol = Protocol.active()
+        length = timedelta(minutes=protocol.session_minutes)
+        clinicians_at = {}
+        for hours in WorkingHours.objects.select_related("clinician", "location"):
+            clinicians_at.setdefault(hours.location, set()).add(hours.clinician)
+        clinicians_at = {loc: sorted(cs, key=lambda c: c.name) for loc, cs in clinicians_at.items()}
+        locations = sorted(clinicians_at, key=lambda loc: loc.name)
+        patients = list(Patient.objects.filter(mrn__startswith="DEMO").order_by("mrn"))
+        courses = []
+        for index, patient in enumerate(patients):
+            location = next((loc for loc in locations if loc.time_zone == patient.time_zone), locations[0])
+            today = today_in(location.zone)
+            clinician = clinicians_at[location][index % len(clinicians_at[location])]
+            plan = index % 10
+            if plan < 7:
+                course = Course(patient=patient, protocol=protocol)
+                courses.append(course)
+                self._treated(patient, course, clinician, location, today, length, overdue=plan == 6)
+            elif plan == 7:
+                self._book(
+                    patient,
+                    None,
+                    clinician,
+                    location,
+                    today + timedelta(days=1 + index % 12),
+                    length,
+                    kind=Session.Kind.CONSULTATION,
+                )
+            elif plan == 8:
+                self._book(
+                    patient,
+                    None,
+                    clinician,
+                    location,
+                    today,
+                    length,
+                    kind=Session.Kind.CONSULTATION,
+                    status=Session.Status.CHECKED_IN if index % 20 == 8 else Session.Status.BOOKED,
+                )
+        Course.objects.bulk_create(courses)
+        Session.objects.bulk_create(self.sessions)
+        TreatmentRecord.objects.bulk_create(self.records)
+        AdverseEvent.objects.bulk_create(self.events)
+
+    def _treated(self, patient, course, clinician, location, today: date, length, *, overdue: bool) -> None:
+        """Completed treatments every 84 days up to the past month; the next one booked if due soon."""
+        interval = timedelta(days=84)
+        first = today - timedelta(days=self.rng.randint(150, 250))
+        day, cycle = first, 0
+        last = None
+        while day < today - timedelta(days=7):
+            cycle += 1
+            last = self._book(
+                patient,
+                course,
+                clinician,
+                location,
+                day,
+                length,
+                kind=Session.Kind.TREATMENT,
+                status=Session.Status.COMPLETED,
+                cycle=cycle,
+            )
+            day = last.start.astimezone(location.zone).date() + interval + timedelta(days=self.rng.randint(0, 6))
+        due = last.start.astimezone(location.zone).date() + interval
+        if overdue or due > today + timedelta(days=21):
+            return  # overdue ones stay on the due list; later ones are the planner's to book
+        status = Session.Status.CONFIRMED if self.rng.random() < 0.4 else Session.Status.BOOKED
+        self._book(
+            patient,
+            course,
+            clinician,
+            location,
+            max(due, today + timedelta(days=1)),
+            length,
+            kind=Session.Kind.TREATMENT,
+            status=status,
+        )
+
+    def _book(
+        self, patient, course, clinician, location, day: date, length, *, kind, status=Session.Status.BOOKED, cycle=None
+    ) -> Session:
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        free = [t for t in GRID if (clinician.id, day, t) not in self.taken]
+        while not free:
+            day += timedelta(days=1 if day.weekday() < 4 else 3)
+            free = [t for t in GRID if (clinician.id, day, t) not in self.taken]
+        at = self.rng.choice(free)
+        self.taken.add((clinician.id, day, at))
+        start = local_datetime(day, at, location.zone)
+        session = Session(
+            patient=patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            kind=kind,
+            start=start,
+            end=start + length,
+            status=status,
+            cycle_number=cycle,
+            booked_by=clinician.user,
+        )
+        if status in (Session.Status.CHECKED_IN, Session.Status.COMPLETED):
+            session.checked_in_at = start - timedelta(minutes=10)
+        if status == Session.Status.CONFIRMED:
+            session.confirmed_at = start - timedelta(days=2)
+        if status == Session.Status.COMPLETED:
+            session.completed_at = start + length
+            self._record(session, day)
+        self.sessions.append(session)
+        return session
+
+    def _record(self, session: Session, day: date) -> None:
+        units = FOLLOW_THE_PAIN if self.rng.random() < 0.2 else STANDARD_UNITS
+        total = sum(units.values())
+        self.records.append(
+            TreatmentRecord(
+                session=session,
+                units_by_muscle=dict(units),
+                sites=total // 5,
+                total_units=total,
+                units_wasted=200 - total if self.rng.random() < 0.5 else 0,  # one 200 U vial
+                lot_number=f"C{self.rng.randint(1000, 9999)}C3",
+                lot_expiry=day + timedelta(days=self.rng.randint(120, 700)),
+                injector=session.clinician,
+                recorded_by=session.clinician.user,
+            )
+        )
+        if self.rng.random() < 0.15:
+            kind = self.rng.choice([AdverseEvent.Kind.NECK_PAIN, AdverseEvent.Kind.INJECTION_SITE_PAIN])
+            self.events.append(
+                AdverseEvent(patient=session.patient, session=session, kind=kind, severity=AdverseEvent.Severity.MILD)
+            )
