@@ -171,7 +171,7 @@ def test_bookings_are_serialised_on_any_database(race_server, attempt):
 
 
 @pytest.mark.slow
-def test_one_patient_racing_two_clinicians_is_serialised_on_any_database(race_server):
+def test_one_patient_racing_fifty_clinicians_is_serialised_on_any_database(race_server):
     _same_patient(race_server, THREADS)
 
 
