@@ -25,12 +25,6 @@ def treatment_completed(session_id: str) -> dict:
     return result
 
 
-@shared_task(name="scheduling.plan_course", acks_late=True)
-def plan_course(course_id: str) -> dict:
-    result = planner.course_plan_next(course_id=course_id)
-    return {"outcome": result.outcome, "session": result.session_id, "reason": result.reason}
-
-
 @shared_task(name="scheduling.plan_next_sessions", acks_late=True, **SWEEP_LIMITS)
 def plan_next_sessions() -> dict:
     """Daily: book the next treatment of every active course that has nothing booked."""

@@ -140,6 +140,18 @@ def test_run_jobs_refuses_an_unknown_job(db):
         call_command("run_jobs", "--only", "scheduling.nope", stdout=StringIO())
 
 
+def test_run_jobs_fails_loudly_on_a_scheduled_name_that_is_no_task(db, monkeypatch):
+    monkeypatch.setitem(PERIODIC_JOBS, "scheduling.no_such_job", {"schedule": 60.0})
+    with pytest.raises(CommandError, match="no task has that name"):
+        call_command("run_jobs", stdout=StringIO())
+
+
+def test_the_completion_task_copes_with_a_vanished_session(db):
+    from scheduling.tasks import treatment_completed
+
+    assert treatment_completed.delay("7d1b6f1c-8d4a-4a8e-9b7e-0c6f7d1f2a3b").get()["outcome"] == "skipped"
+
+
 def test_run_jobs_only_runs_the_jobs_named(location):
     population(location, 1)
     out = StringIO()
@@ -182,6 +194,38 @@ def test_the_planning_sweep_takes_the_same_queries_for_10_and_200_patients(locat
     # then per course booked, whatever the number of patients: PLAN_QUERIES (below)
     with django_assert_num_queries(4 + 3 * PLAN_QUERIES):
         assert planner.plan_sweep() == {"booked": 3, "failed": 0, "already_booked": 0, "skipped": 0}
+
+
+def population_all_flagged(location, n: int) -> None:
+    """n courses that each deserve a no_benefit flag (third cycle at 16 against 20), the next one booked."""
+    t1 = TODAY - timedelta(days=168 + 40)
+    for i in range(n):
+        clinician = ClinicianFactory(locations=[location])
+        course = treated_course(
+            location=location, clinician=clinician, treated_on=[t1 + timedelta(days=84 * k) for k in range(3)]
+        )
+        diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
+        diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
+        SessionFactory(
+            patient=course.patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            start=at(TODAY + timedelta(days=60), 9 + i % 8),
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("n", [10, 200])
+def test_on_postgresql_flagging_every_patient_takes_the_same_queries_for_10_and_200(
+    location, n, django_assert_num_queries
+):
+    # (SQLite caps a statement at 999 variables, so Django splits a 200-row insert there; PostgreSQL does not.)
+    population_all_flagged(location, n)
+    # 1 protocol; 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary, 6 existing flags,
+    # 7 one insert of all n flags
+    with django_assert_num_queries(7):
+        assert review.responses_sweep() == {"courses": n, "flags_opened": n}
 
 
 # Planning one course: savepoint and lock the course, protocol, upcoming check, last treatment, then

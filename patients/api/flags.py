@@ -51,6 +51,7 @@ def _audit(request, action: str, patient_ids, object_id="") -> None:
 class ReviewFlagList(GenericAPIView):
     permission_classes = [IsClinician]
     serializer_class = ReviewFlagSerializer
+    queryset = ReviewFlag.objects.none()  # for the schema; rows come from patients.review
 
     @extend_schema(
         parameters=[
@@ -69,6 +70,7 @@ class ReviewFlagList(GenericAPIView):
 class ReviewFlagResolve(GenericAPIView):
     permission_classes = [IsClinician]
     serializer_class = ReviewFlagSerializer
+    queryset = ReviewFlag.objects.none()
 
     @extend_schema(request=ResolveInput, responses=ReviewFlagSerializer)
     def post(self, request, pk):
