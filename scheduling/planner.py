@@ -99,6 +99,8 @@ def course_plan_next(*, course_id, now: datetime | None = None) -> PlanResult:
         course = Course.objects.select_for_update().select_related("patient").filter(pk=course_id).first()
         if course is None or course.status != Course.Status.ACTIVE:
             return PlanResult("skipped", reason="course not active")
+        if course.patient.status != course.patient.Status.ACTIVE:
+            return PlanResult("skipped", reason="patient paused or discharged")
         protocol = Protocol.active()
         if not protocol.auto_book:
             return PlanResult("skipped", reason="auto_book is off")
@@ -181,7 +183,9 @@ def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None
     and no open auto_booking_failed flag. Two queries: the zones of the locations and the courses."""
     from scheduling.due import courses_without_booking
 
-    courses = courses_without_booking(now=now, not_overdue=True, exclude_failed_booking=True)
+    courses = courses_without_booking(now=now, not_overdue=True, exclude_failed_booking=True).filter(
+        patient__status="active"
+    )
     if after is not None:
         courses = courses.filter(pk__gt=after)
     return list(courses.order_by("pk").values_list("pk", flat=True)[:limit])

@@ -191,3 +191,12 @@ def test_the_sweep_plans_every_course_with_nothing_booked_in_chunks(db):
     for course in courses:
         assert len(_booked(course)) == 1
     assert planner.plan_sweep(chunk_size=3)["booked"] == 0
+
+
+def test_a_paused_patient_is_not_booked(setting):
+    _, _, _, course = setting
+    course.patient.status = "paused"
+    course.patient.save()
+    assert planner.course_plan_next(course_id=course.pk).outcome == "skipped"
+    assert planner.plan_sweep()["booked"] == 0
+    assert _booked(course) == []
