@@ -221,6 +221,7 @@ def test_the_response_follows_api_md(clinician_client, patient):
     assert body["baseline"]["headache_days_per_28"] == 20.0
     assert body["baseline"]["diary_days"] == 28
     assert body["threshold_pct"] == 30
+    assert isinstance(body["threshold_pct"], int)  # API.md: "threshold_pct": 30
     assert [
         (c["cycle"], c["session"], c["treated_on"], c["headache_days_per_28"], c["reduction_pct"], c["assessment"])
         for c in body["cycles"]
