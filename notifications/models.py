@@ -51,6 +51,7 @@ class Notification(models.Model):
     skip_reason = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="when a delivery task was last sent for it")
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     last_error = models.CharField(max_length=500, blank=True)

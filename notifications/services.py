@@ -150,6 +150,7 @@ def session_changed(*, session: Session, event: str) -> None:
     else:
         raise ValueError(f"unknown session event {event!r}")
     _insert(rows)
+    # Sent at once; the next queueing job may send it again (enqueued_at is left empty), a no-op.
     _enqueue_on_commit([row.id for row in rows if row.status == Status.PENDING and row.due_at <= now])
 
 
@@ -172,7 +173,9 @@ def _reclaim_stuck(now: datetime, result: QueueResult) -> None:
     result.failed_stuck = stuck.filter(attempts__gte=MAX_ATTEMPTS - 1).update(
         status=Status.FAILED, last_error="stuck in sending", attempts=F("attempts") + 1, updated_at=now
     )
-    result.reclaimed = stuck.update(status=Status.PENDING, claimed_at=None, attempts=F("attempts") + 1, updated_at=now)
+    result.reclaimed = stuck.update(
+        status=Status.PENDING, claimed_at=None, enqueued_at=None, attempts=F("attempts") + 1, updated_at=now
+    )
 
 
 def _queue_reminders(now: datetime, policy: ReminderPolicy, result: QueueResult) -> None:
@@ -295,14 +298,26 @@ def _queue_diary_requests(now: datetime, policy: ReminderPolicy, result: QueueRe
 
 
 def _enqueue_due(now: datetime, result: QueueResult) -> None:
-    """One delivery task per due pending row. Enqueueing a row twice is harmless: the claim decides."""
+    """One delivery task per due pending row that has none in flight.
+
+    A row whose task was sent more than the claim timeout ago and is still
+    pending lost its task (a worker died holding it): it gets another. Sending a
+    row's task twice is harmless anyway, the claim decides; this only keeps the
+    queue from filling with repeats.
+    """
+    stale = now - claim_timeout()
     due = (
-        Notification.objects.filter(status=Status.PENDING, due_at__lte=now).order_by("id").values_list("id", flat=True)
+        Notification.objects.filter(status=Status.PENDING, due_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        .order_by("id")
+        .values_list("id", flat=True)
     )
     last_id = None
     while True:
         ids = list((due if last_id is None else due.filter(id__gt=last_id))[:CHUNK])
-        _enqueue_on_commit(ids)
+        if ids:
+            Notification.objects.filter(id__in=ids).update(enqueued_at=now)
+            _enqueue_on_commit(ids)
         result.enqueued += len(ids)
         if len(ids) < CHUNK:
             return
@@ -443,7 +458,7 @@ def _claim(notification_id, now: datetime) -> Notification | Verdict | None:
             return verdict
         if verdict.action == "defer":
             # Held, not dropped: back to pending with a later due time.
-            mine.update(status=Status.PENDING, due_at=verdict.until, claimed_at=None, updated_at=now)
+            mine.update(status=Status.PENDING, due_at=verdict.until, claimed_at=None, enqueued_at=None, updated_at=now)
             return verdict
     return n
 

@@ -4,6 +4,7 @@ from datetime import UTC, date, timedelta
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from notifications import services
 from notifications.models import Notification, ReminderPolicy
@@ -182,3 +183,16 @@ def test_the_queueing_sweep_runs_a_constant_number_of_queries(now, location, cli
     with django_assert_num_queries(11):
         result = services.notifications_queue()
     assert result.reminders == 45
+
+
+def test_a_due_row_is_enqueued_once_until_its_task_looks_lost(now, patient, settings):
+    settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS = 600
+    Notification.objects.create(
+        patient=patient, purpose="diary_request", channel="email", due_at=timezone.now(), dedupe_key="once"
+    )
+    # (The tasks go out on commit, which this test's transaction never reaches: only the counts matter.)
+    assert services.notifications_queue().enqueued == 1
+    now.shift(timedelta(minutes=5))
+    assert services.notifications_queue().enqueued == 0  # its task is still in flight
+    now.shift(timedelta(minutes=6))
+    assert services.notifications_queue().enqueued == 1  # a worker died holding it: send another
