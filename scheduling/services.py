@@ -290,7 +290,13 @@ def session_book(
 
 
 def _locked(session: Session) -> Session:
-    return Session.objects.select_for_update().select_related("patient", "clinician", "location").get(pk=session.pk)
+    # `of=("self",)`: lock the session row only. Locking its patient and clinician here
+    # too would take them in no fixed order and could deadlock with a booking.
+    return (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("patient", "clinician", "location")
+        .get(pk=session.pk)
+    )
 
 
 def _require(session: Session, action: str, detail: str = "") -> None:
@@ -571,8 +577,10 @@ def session_complete(
     response review run after commit.
     """
     _require_clinician(by)
+    # Patient first, then the session: the order reschedule uses too. The patient lock
+    # also serialises the 90-day dose sum with any other treatment for them.
+    Patient.objects.select_for_update().filter(pk=session.patient_id).first()
     current = _locked(session)
-    Patient.objects.select_for_update().filter(pk=current.patient_id).first()
     _require(current, "complete", f"A {current.status} session cannot be completed.")
     if (
         current.course_id
