@@ -196,3 +196,23 @@ def test_every_slot_fits_the_hours_overlaps_nothing_busy_and_sits_on_the_grid(bu
             assert free == ((candidate, candidate + length) in slots)
             candidate += step
     assert slots == sorted(set(slots))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    zone=st.sampled_from(["America/New_York", "Europe/London", "Australia/Sydney", "America/Santiago", "Asia/Tokyo"]),
+    start_hour=st.integers(min_value=6, max_value=12),
+    hours_long=st.integers(min_value=1, max_value=9),
+)
+def test_working_hours_always_open_and_close_at_their_local_wall_clock_time(day, zone, start_hour, hours_long):
+    tz = ZoneInfo(zone)
+    start, end = expand(day, tz, start=time(start_hour), end=time(start_hour + hours_long))[0]
+    assert start.tzinfo is not None and start.utcoffset() == timedelta(0)
+    assert start.astimezone(tz).date() == day
+    assert start.astimezone(tz).time() == time(start_hour)
+    assert end.astimezone(tz).time() == time(start_hour + hours_long)
+    slots = free_slots(hours=[(start, end)], busy=[], length=HALF_HOUR)
+    assert local_starts(slots, tz)[0] == f"{start_hour:02d}:00"
+    # Office hours never contain a DST change in these zones, so every local half hour is a slot.
+    assert len(slots) == hours_long * 2
