@@ -100,6 +100,16 @@ def working_hours_create(
 
 
 @transaction.atomic
+def working_hours_delete(*, hours: WorkingHours) -> None:
+    hours.delete()
+
+
+@transaction.atomic
+def time_off_delete(*, time_off: TimeOff) -> None:
+    time_off.delete()
+
+
+@transaction.atomic
 def time_off_create(*, clinician: Clinician, start: datetime, end: datetime, reason: str = "") -> TimeOff:
     """Time off does not cancel sessions already booked; the front desk moves them."""
     if end <= start:

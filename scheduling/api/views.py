@@ -143,6 +143,35 @@ class TimeOffList(GenericAPIView):
         return Response(TimeOffSerializer(time_off).data, status=status.HTTP_201_CREATED)
 
 
+class WorkingHoursDetail(GenericAPIView):
+    queryset = WorkingHours.objects.none()  # for the OpenAPI schema only
+    permission_classes = [ReadStaffWriteAdmin]
+    serializer_class = WorkingHoursSerializer
+    http_method_names = ["get", "delete", "head", "options"]
+
+    def get(self, request, pk, hours_pk):
+        return Response(WorkingHoursSerializer(get_object_or_404(WorkingHours, pk=hours_pk, clinician_id=pk)).data)
+
+    def delete(self, request, pk, hours_pk):
+        """Sessions already booked in these hours stay booked; the front desk moves them."""
+        services.working_hours_delete(hours=get_object_or_404(WorkingHours, pk=hours_pk, clinician_id=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TimeOffDetail(GenericAPIView):
+    queryset = TimeOff.objects.none()  # for the OpenAPI schema only
+    permission_classes = [ReadStaffWriteAdmin]
+    serializer_class = TimeOffSerializer
+    http_method_names = ["get", "delete", "head", "options"]
+
+    def get(self, request, pk, time_off_pk):
+        return Response(TimeOffSerializer(get_object_or_404(TimeOff, pk=time_off_pk, clinician_id=pk)).data)
+
+    def delete(self, request, pk, time_off_pk):
+        services.time_off_delete(time_off=get_object_or_404(TimeOff, pk=time_off_pk, clinician_id=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ProtocolDetail(GenericAPIView):
     """The active protocol (DESIGN.md §2); only a clinic admin changes it."""
 

@@ -313,3 +313,22 @@ def test_the_openapi_schema_describes_setup_slots_and_sessions(clinic_admin_clie
     assert {"location", "clinician", "from", "to", "kind"} <= slot_params
     session_params = {p["name"] for p in paths["/api/v1/sessions/"]["get"]["parameters"]}
     assert {"patient", "clinician", "location", "from", "to", "status", "kind", "page", "page_size"} <= session_params
+
+
+def test_clinic_admin_removes_working_hours_and_time_off(clinic_admin_client, front_desk_client, dr):
+    from tests.factories import TimeOffFactory, WorkingHoursFactory
+
+    hours = WorkingHoursFactory(clinician=dr)
+    leave = TimeOffFactory(clinician=dr)
+    hours_url = f"/api/v1/clinicians/{dr.id}/working-hours/{hours.id}/"
+    leave_url = f"/api/v1/clinicians/{dr.id}/time-off/{leave.id}/"
+    assert front_desk_client.get(hours_url).json()["id"] == str(hours.id)
+    assert front_desk_client.delete(hours_url).status_code == 403
+    assert clinic_admin_client.delete(hours_url).status_code == 204
+    assert clinic_admin_client.delete(leave_url).status_code == 204
+    assert not WorkingHours.objects.exists()
+    assert not TimeOff.objects.exists()
+    assert clinic_admin_client.delete(hours_url).status_code == 404
+    other = ClinicianFactory()
+    foreign = WorkingHoursFactory(clinician=other)
+    assert clinic_admin_client.delete(f"/api/v1/clinicians/{dr.id}/working-hours/{foreign.id}/").status_code == 404
