@@ -228,9 +228,13 @@ def test_on_postgresql_flagging_every_patient_takes_the_same_queries_for_10_and_
         assert review.responses_sweep() == {"courses": n, "flags_opened": n}
 
 
-# Planning one course: savepoint and lock the course, protocol, upcoming check, last treatment, then
-# session_book (its own savepoint, protocol, patient and clinician locks, working hours, time off, overlaps,
-# the 12-week rule, eligibility, insert, notifications) and the savepoint releases.
+# Planning one course of `population` (its own clinician has no hours, so the target is refused and a
+# colleague is booked): 1 savepoint, 2 course lock, 3 protocol, 4 anything upcoming?, 5 last treatment;
+# the target try: 6 savepoint, 7 protocol, 8 patient lock, 9 clinician lock, 10 working hours, 11 rollback,
+# 12 release; 13 hours, 14 time off, 15 busy sessions of the location's window; 16 the ranked clinicians;
+# session_book: 17 savepoint, 18 protocol, 19 patient lock, 20 clinician lock, 21 working hours, 22 time off,
+# 23 clinician overlap, 24 patient overlap, 25 last treatment (too_soon), 26 first treatment? (not_eligible),
+# 27 savepoint, 28 insert, 29 release, 30 reminder policy, 31 reminders insert, 32 release; 33 release.
 PLAN_QUERIES = 33
 
 
