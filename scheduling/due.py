@@ -35,6 +35,10 @@ def _last_treatment(field: str) -> Subquery:
     )
 
 
+def _open_flag(kind: str) -> Exists:
+    return Exists(ReviewFlag.objects.filter(course=OuterRef("pk"), kind=kind, status=ReviewFlag.Status.OPEN))
+
+
 def _before_local_day(zones: list[str], day_of: dict[str, date]) -> Q:
     """The last treatment started before the local day `day_of[zone]` began, in its own location's zone."""
     condition = Q(pk__in=[])
@@ -73,15 +77,7 @@ def courses_without_booking(
         .exclude(upcoming_treatment())
     )
     if exclude_failed_booking:
-        courses = courses.exclude(
-            Exists(
-                ReviewFlag.objects.filter(
-                    course=OuterRef("pk"),
-                    kind=ReviewFlag.Kind.AUTO_BOOKING_FAILED,
-                    status=ReviewFlag.Status.OPEN,
-                )
-            )
-        )
+        courses = courses.exclude(_open_flag(ReviewFlag.Kind.AUTO_BOOKING_FAILED))
     if within_days is None and not overdue_only and not not_overdue:
         return courses
     zones = sorted(set(Location.objects.values_list("time_zone", flat=True)))
@@ -110,12 +106,14 @@ class DueRow:
     due_from: date
     due_by: date
     overdue: bool
+    auto_booking_failed: bool = False
 
 
 def due_list(*, within_days: int, protocol: Protocol | None = None, now: datetime | None = None) -> QuerySet[Course]:
     """The due list: courses due within `within_days` of the location's today (overdue ones included)."""
     return (
         courses_without_booking(protocol=protocol, now=now, within_days=within_days)
+        .annotate(auto_booking_failed=_open_flag(ReviewFlag.Kind.AUTO_BOOKING_FAILED))
         .select_related("patient")
         .order_by("last_treatment_start", "pk")
     )
@@ -135,4 +133,5 @@ def due_row(course: Course, *, protocol: Protocol, now: datetime | None = None) 
         due_from=due_from,
         due_by=due_by,
         overdue=today > due_by,
+        auto_booking_failed=bool(getattr(course, "auto_booking_failed", False)),
     )

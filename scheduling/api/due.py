@@ -26,6 +26,7 @@ class DueRowSerializer(serializers.Serializer):
     due_from = serializers.DateField()
     due_by = serializers.DateField()
     overdue = serializers.BooleanField()
+    auto_booking_failed = serializers.BooleanField(help_text="the planner found no free slot in the window")
 
 
 class DueList(GenericAPIView):

@@ -185,5 +185,6 @@ def test_the_due_list_takes_constant_queries(front_desk_client, django_assert_nu
 def test_an_auto_booking_failure_shows_on_the_due_list(front_desk_client, due_setting):
     course = due_setting["due_now"]
     ReviewFlagFactory(course=course, kind=ReviewFlag.Kind.AUTO_BOOKING_FAILED, cycle=1)
-    rows = front_desk_client.get("/api/v1/due/").json()["results"]
-    assert str(course.pk) in [r["course"] for r in rows]
+    rows = {r["course"]: r for r in front_desk_client.get("/api/v1/due/").json()["results"]}
+    assert rows[str(course.pk)]["auto_booking_failed"] is True
+    assert rows[str(due_setting["overdue"].pk)]["auto_booking_failed"] is False
