@@ -13,7 +13,7 @@ no upcoming treatment session, so a second run or a second worker books nothing.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -56,10 +56,14 @@ def next_target(last_start: datetime, tz: ZoneInfo, protocol) -> Target:
 
 def rank_slots(*, slots: Iterable[Slot], target: datetime, clinician_id) -> list[Slot]:
     """The same clinician's slots first, then everyone else's; each nearest to the target, ties to the earlier."""
-    return sorted(
-        slots,
-        key=lambda s: (s.clinician_id != clinician_id, abs(s.start - target), s.start, str(s.clinician_id)),
-    )
+    # In UTC: two datetimes sharing a ZoneInfo subtract as wall-clock times, an hour off across a DST change.
+    target = target.astimezone(UTC)
+
+    def key(slot: Slot):
+        start = slot.start.astimezone(UTC)
+        return (slot.clinician_id != clinician_id, abs(start - target), start, str(slot.clinician_id))
+
+    return sorted(slots, key=key)
 
 
 def candidate_days(target: Target, today: date) -> tuple[date, date] | None:

@@ -83,3 +83,12 @@ def test_ranking_is_same_clinician_first_then_by_distance(offsets, owners):
     keys = [(s.clinician_id != same, abs(s.start - target), s.start) for s in ranked]
     assert keys == sorted(keys)
     assert sorted(ranked, key=lambda s: s.start) == sorted(slots, key=lambda s: s.start)
+
+
+def test_distance_is_elapsed_time_across_a_dst_change():
+    # Clocks go forward at 02:00 on 8 March 2026 in New York; the target is 01:30 EST.
+    same = uuid4()
+    target = datetime(2026, 3, 8, 1, 30, tzinfo=NEW_YORK)
+    wall_far = _slot(same, datetime(2026, 3, 8, 3, 15, tzinfo=NEW_YORK))  # 45 min elapsed, 1 h 45 by the clock
+    wall_near = _slot(same, datetime(2026, 3, 8, 0, 30, tzinfo=NEW_YORK))  # 60 min either way
+    assert rank_slots(slots=[wall_near, wall_far], target=target, clinician_id=same) == [wall_far, wall_near]
