@@ -329,7 +329,9 @@ def review_flags(*, status: str | None = None, kind: str | None = None) -> Query
 
 @transaction.atomic
 def review_flag_resolve(*, flag: ReviewFlag, decision: str, note: str = "", resolved_by) -> ReviewFlag:
-    """Close a flag with the clinician's decision. `stop` stops the course and cancels its upcoming sessions.
+    """Close a flag with the clinician's decision.
+
+    `stop` stops the course, cancels its upcoming sessions and closes the course's other open flags.
 
     The sessions are cancelled through `session_cancel`, so their reminders are skipped.
     """
@@ -359,4 +361,12 @@ def review_flag_resolve(*, flag: ReviewFlag, decision: str, note: str = "", reso
         ).order_by("start")
         for session in upcoming:
             services.session_cancel(session=session, reason="Course stopped after clinical review.", by=resolved_by)
+        # A stopped course leaves the review queue: its other open flags close with the same decision.
+        ReviewFlag.objects.filter(course=course, status=ReviewFlag.Status.OPEN).update(
+            status=ReviewFlag.Status.RESOLVED,
+            decision=ReviewFlag.Decision.STOP,
+            note=f"Course stopped (flag {current.pk}).",
+            resolved_by=resolved_by,
+            resolved_at=current.resolved_at,
+        )
     return current

@@ -137,6 +137,8 @@ def test_stop_stops_the_course_and_cancels_its_future_sessions_only(clinician_cl
         kind=Session.Kind.CONSULTATION,
     )
     flag = ReviewFlagFactory(course=course, cycle=1)
+    other = ReviewFlagFactory(course=course, cycle=1, kind="missing_response_data")
+    elsewhere = ReviewFlagFactory(cycle=1)
     response = clinician_client.post(f"/api/v1/review-flags/{flag.pk}/resolve/", {"decision": "stop", "note": "x"})
     assert response.status_code == 200
     course.refresh_from_db()
@@ -147,3 +149,7 @@ def test_stop_stops_the_course_and_cancels_its_future_sessions_only(clinician_cl
         assert session.status == "cancelled"
         assert session.cancel_reason
     assert ReviewFlag.objects.get(pk=flag.pk).decision == "stop"
+    other.refresh_from_db()
+    assert (other.status, other.decision) == ("resolved", "stop")
+    elsewhere.refresh_from_db()
+    assert elsewhere.status == "open"
