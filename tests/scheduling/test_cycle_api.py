@@ -7,7 +7,7 @@ import time_machine
 
 from patients.models import ReviewFlag
 from scheduling.models import Protocol, Session
-from tests.cycle import STANDARD_TREATMENT, at, clinic, treated_course
+from tests.cycle import STANDARD_TREATMENT, at, clinic, diary, treated_course
 from tests.factories import ReviewFlagFactory, SessionFactory
 
 NOW = datetime(2027, 1, 5, 14, 5, tzinfo=UTC)  # 09:05 in New York
@@ -188,3 +188,27 @@ def test_an_auto_booking_failure_shows_on_the_due_list(front_desk_client, due_se
     rows = {r["course"]: r for r in front_desk_client.get("/api/v1/due/").json()["results"]}
     assert rows[str(course.pk)]["auto_booking_failed"] is True
     assert rows[str(due_setting["overdue"].pk)]["auto_booking_failed"] is False
+
+
+def test_completing_a_treatment_reviews_the_patient(clinician_client, django_capture_on_commit_callbacks, db):
+    location, (lee, _) = clinic()
+    t1 = date(2027, 1, 5) - timedelta(days=252)
+    course = treated_course(
+        location=location, clinician=lee, treated_on=[t1 + timedelta(days=84 * k) for k in range(3)]
+    )
+    diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
+    diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
+    fourth = SessionFactory(
+        patient=course.patient,
+        course=course,
+        clinician=lee,
+        location=location,
+        start=at(date(2027, 1, 5), 9),
+        status="checked_in",
+    )
+    assert not ReviewFlag.objects.exists()  # no sweep has run yet
+    assert complete(clinician_client, fourth, django_capture_on_commit_callbacks).status_code == 200
+    [flag] = ReviewFlag.objects.all()
+    assert (flag.course_id, flag.kind, flag.cycle) == (course.pk, "no_benefit", 3)
+    # The next session was planned too; completing it will wait for the clinician's review.
+    assert Session.objects.filter(course=course, status="booked", auto_booked=True).count() == 1
