@@ -23,7 +23,7 @@ from rest_framework.authtoken.models import Token
 from clinic.errors import Conflict
 from clinic.roles import FRONT_DESK
 from patients.models import DiaryEntry, Patient, PriorPreventive
-from scheduling.models import Clinician, Location, Session, WorkingHours
+from scheduling.models import Clinician, Location, Protocol, Session, WorkingHours
 from scheduling.services import _save_session
 from tests.scheduling.conftest import at
 
@@ -99,6 +99,9 @@ def _eligible_patients(count: int) -> list[Patient]:
 
 
 def _race(base_url: str, tokens: list[str], bodies: list[dict]) -> list[tuple[int, dict]]:
+    # The protocol row must exist beforehand: the first request creating it would make every
+    # other request wait on its unique index, serialising the race by accident.
+    Protocol.active()
     barrier = threading.Barrier(len(bodies))
 
     def one(token: str, body: dict) -> tuple[int, dict]:
