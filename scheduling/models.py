@@ -179,6 +179,8 @@ class Session(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.BOOKED)
     cycle_number = models.PositiveSmallIntegerField(null=True, blank=True)
     auto_booked = models.BooleanField(default=False)
+    # A treatment booked after the window (last treatment + interval + window days): allowed, but late.
+    late = models.BooleanField(default=False)
     override_reason = models.CharField(max_length=500, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)
     notes = models.TextField(blank=True)

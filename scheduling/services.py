@@ -199,19 +199,26 @@ def _save_session(session: Session) -> Session:
     return session
 
 
-def _check_interval(*, patient: Patient, location: Location, start: datetime, protocol: Protocol, exclude=None):
-    """too_soon: a treatment earlier than min_interval_days after the last completed one."""
+def _check_interval(
+    *, patient: Patient, location: Location, start: datetime, protocol: Protocol, exclude=None, enforce: bool = True
+) -> bool:
+    """too_soon: a treatment earlier than min_interval_days after the last completed one.
+
+    Returns whether the treatment is late: after the booking window (day interval + window).
+    """
     last = selectors.last_completed_treatment(patient=patient, before=start, exclude=exclude)
     if last is None:
-        return
-    earliest = local_date(last.start, last.location.zone) + timedelta(days=protocol.min_interval_days)
-    if local_date(start, location.zone) < earliest:
+        return False
+    last_day = local_date(last.start, last.location.zone)
+    earliest = last_day + timedelta(days=protocol.min_interval_days)
+    day = local_date(start, location.zone)
+    if enforce and day < earliest:
         raise RuleViolation(
-            f"Too soon: the last treatment was on {local_date(last.start, last.location.zone)}; "
-            f"the earliest allowed date is {earliest}.",
+            f"Too soon: the last treatment was on {last_day}; the earliest allowed date is {earliest}.",
             code="too_soon",
             earliest=earliest.isoformat(),
         )
+    return day > last_day + timedelta(days=protocol.interval_days + protocol.window_days)
 
 
 def _check_eligible(*, patient: Patient, course: Course | None) -> None:
@@ -274,10 +281,13 @@ def session_book(
     _check_clinician_free(clinician=clinician, location=location, start=start, end=end, exclude=None)
     label = f"{start.astimezone(location.zone):%Y-%m-%d %H:%M}"
     _check_no_overlap(clinician=None, patient=patient, start=start, end=end, exclude=None, label=label)
+    late = False
     if kind == Session.Kind.TREATMENT:
         course = course or _course_for_treatment(patient)
+        late = _check_interval(
+            patient=patient, location=location, start=start, protocol=protocol, enforce=not override_reason
+        )
         if not override_reason:
-            _check_interval(patient=patient, location=location, start=start, protocol=protocol)
             _check_eligible(patient=patient, course=course)
     elif course is None:
         course = selectors.active_course(patient=patient)
@@ -293,6 +303,7 @@ def session_book(
             auto_booked=auto_booked,
             override_reason=override_reason,
             booked_by=booked_by,
+            late=late,
         )
     )
     _notify(session, "booked")
@@ -333,13 +344,14 @@ def session_reschedule(*, session: Session, start: datetime, clinician: Clinicia
     _check_clinician_free(clinician=clinician, location=current.location, start=start, end=end, exclude=current)
     label = f"{start.astimezone(current.location.zone):%Y-%m-%d %H:%M}"
     _check_no_overlap(clinician=None, patient=current.patient, start=start, end=end, exclude=current, label=label)
-    if current.kind == Session.Kind.TREATMENT and not current.override_reason:
-        _check_interval(
+    if current.kind == Session.Kind.TREATMENT:
+        current.late = _check_interval(
             patient=current.patient,
             location=current.location,
             start=start,
             protocol=Protocol.active(),
             exclude=current,
+            enforce=not current.override_reason,
         )
     current.start, current.end, current.clinician = start, end, clinician
     if current.status == Status.CONFIRMED:

@@ -234,6 +234,7 @@ class SessionSerializer(serializers.ModelSerializer):
             "status",
             "cycle_number",
             "auto_booked",
+            "late",
             "course",
             "review_required",
             "override_reason",

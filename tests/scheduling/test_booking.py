@@ -310,3 +310,15 @@ def test_http_unknown_ids_are_validation_errors(clinician, location, front_desk_
     )
     assert response.status_code == 400
     assert "patient" in response.json()["fields"]
+
+
+def test_a_treatment_after_the_booking_window_is_booked_but_marked_late(treated, clinician, location, desk):
+    # Last treatment 2026-10-13: the window runs from day 84 to day 98 (2027-01-19).
+    on_day_98 = book(treated, clinician, location, at(date(2027, 1, 19), 9), desk)
+    assert on_day_98.late is False
+    from scheduling.services import session_cancel, session_reschedule
+
+    moved = session_reschedule(session=on_day_98, start=at(date(2027, 1, 20), 9), by=desk)
+    assert moved.late is True
+    session_cancel(session=moved, reason="test", by=desk)
+    assert book(treated, clinician, location, at(date(2027, 1, 20), 10), desk).late is True
