@@ -82,14 +82,14 @@ class World:
 
 def patient_due_on(world: World, due: date, given="Nora", family="Bell"):
     """Treated 84 days before `due` at 09:00 with Dr Lee: the next treatment is due from `due`."""
-    patient = PatientFactory(given_name=given, family_name=family)
+    patient = PatientFactory(given_name=given, family_name=family, mrn=f"MRN-{family.upper()}")
     world.treated(patient, world.lee, at(due - timedelta(days=84), 9))
     return patient
 
 
 def non_responder(world: World):
     """Three treatments 12 weeks apart, a 20-day baseline and cycles near 17: a no-benefit flag after cycle 3."""
-    patient = PatientFactory(given_name="Paula", family_name="Stone")
+    patient = PatientFactory(given_name="Paula", family_name="Stone", mrn="MRN-40812")
     course = CourseFactory(patient=patient)
     treated = [date(2026, 6, 8), date(2026, 8, 31), date(2026, 11, 23)]
     for day in treated:
