@@ -14,8 +14,8 @@ from notifications.channels import TransientSendError
     retry_jitter=True,
     max_retries=5,
 )
-def deliver(notification_id: str) -> None:
-    services.notification_deliver(notification_id=notification_id)
+def deliver(notification_id: str) -> str:
+    return services.notification_deliver(notification_id=notification_id)
 
 
 @shared_task(name="notifications.queue")

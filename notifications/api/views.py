@@ -15,6 +15,7 @@ from clinic.models import AuditLog
 from clinic.roles import IsStaff
 from notifications import selectors, services
 from notifications.api.serializers import InboundSmsSerializer, NotificationFilterSerializer, NotificationSerializer
+from notifications.models import Notification
 from patients.contact import normalise_phone
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -25,13 +26,15 @@ class NotificationList(GenericAPIView):
 
     permission_classes = [IsStaff]
     serializer_class = NotificationSerializer
+    queryset = Notification.objects.none()  # for the schema; rows come from the selector
 
     @extend_schema(
         parameters=[
             OpenApiParameter("patient", OpenApiTypes.UUID),
             OpenApiParameter("session", OpenApiTypes.UUID),
             OpenApiParameter("status", str, enum=[s.value for s in services.Status]),
-        ]
+        ],
+        responses=NotificationSerializer(many=True),
     )
     def get(self, request):
         filters = NotificationFilterSerializer(data=request.query_params)

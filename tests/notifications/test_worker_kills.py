@@ -102,7 +102,11 @@ def test_killing_the_worker_at_random_points_loses_nothing_and_repeats_only_acro
             services.notifications_queue()
             return not Notification.objects.filter(status__in=["pending", "sending"]).exists()
 
-        assert wait_for(finished, timeout=90, interval=CLAIM_TIMEOUT + 0.5), "".join(worker.output[-30:])
+        if not wait_for(finished, timeout=90, interval=CLAIM_TIMEOUT + 0.5):
+            left = Notification.objects.exclude(status="sent").values_list(
+                "status", "attempts", "due_at", "claimed_at", "enqueued_at", "skip_reason"
+            )
+            pytest.fail(f"unfinished at {timezone.now()}: {list(left)[:3]}\n" + "".join(worker.output[-40:]))
 
     ids = {str(i) for i in Notification.objects.values_list("id", flat=True)}
     seen = delivered(mail_dir, sms_dir)
