@@ -217,6 +217,9 @@ def _queue_next_session_due(now: datetime, result: QueueResult) -> None:
         status__in=Session.UPCOMING_STATUSES,
         start__gt=now,
     )
+    told = Notification.objects.filter(
+        course_id=OuterRef("pk"), purpose=Purpose.NEXT_SESSION_DUE, created_at__gt=OuterRef("last_start")
+    )
     courses = (
         Course.objects.filter(status=Course.Status.ACTIVE, patient__status=Patient.Status.ACTIVE)
         .annotate(
@@ -227,6 +230,7 @@ def _queue_next_session_due(now: datetime, result: QueueResult) -> None:
         # A coarse bound in SQL (a day of slack for the zones); the exact local-date rule below.
         .filter(last_start__isnull=False, last_start__lte=now - timedelta(days=max(shortest - 1, 0)))
         .exclude(Exists(upcoming))
+        .exclude(Exists(told))  # already told since this last treatment
         .select_related("patient", "protocol")
         .order_by("id")
     )
