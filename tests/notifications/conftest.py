@@ -116,8 +116,12 @@ class SmtpRecorder:
 @pytest.fixture
 def smtp_server(settings):
     """A real SMTP server on loopback, and Django's SMTP backend pointed at it."""
+    import logging
+
     from aiosmtpd.controller import Controller
 
+    # aiosmtpd logs from its own thread, which can outlive pytest's capture of this test.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = SmtpRecorder()
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
