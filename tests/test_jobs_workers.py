@@ -6,6 +6,7 @@ from itertools import pairwise
 import pytest
 from django.utils import timezone
 
+from clinic.celery import app as celery_app
 from clinic.timezones import local_date
 from patients import tasks as patients_tasks
 from patients.models import ReviewFlag
@@ -14,6 +15,14 @@ from scheduling.models import Session
 from tests.cycle import NEW_YORK, at, clinic, diary, treated_course
 from tests.factories import ClinicianFactory, SessionFactory
 from tests.workers import running_worker, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _broker_of_this_run(monkeypatch, settings):
+    """Send to the run's broker even if an earlier test left another URL in the app's conf
+    (tests/clinic/test_healthz.py sets the env var before patching the conf, so its undo keeps the bad URL)."""
+    monkeypatch.setattr(celery_app.conf, "broker_url", settings.CELERY_BROKER_URL)
+
 
 JOBS = (scheduling_tasks.plan_next_sessions, patients_tasks.assess_responses, scheduling_tasks.flag_overdue)
 

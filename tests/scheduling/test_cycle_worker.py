@@ -11,11 +11,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from clinic.celery import app as celery_app
 from scheduling import services
 from scheduling.models import Session
 from tests.cycle import STANDARD_TREATMENT, at, clinic
 from tests.factories import SessionFactory, UserFactory
 from tests.workers import running_worker, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _broker_of_this_run(monkeypatch, settings):
+    """Send to the run's broker even if an earlier test left another URL in the app's conf
+    (tests/clinic/test_healthz.py sets the env var before patching the conf, so its undo keeps the bad URL)."""
+    monkeypatch.setattr(celery_app.conf, "broker_url", settings.CELERY_BROKER_URL)
 
 
 def _complete_and_wait_for_the_next_booking():
