@@ -50,10 +50,10 @@ class LocmemSmsBackend:
 
 
 class TwilioSmsBackend:
-    def __init__(self) -> None:
+    def __init__(self, http_client=None) -> None:
         from twilio.rest import Client
 
-        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client)
 
     def send(self, message: SmsMessage) -> str:
         from twilio.base.exceptions import TwilioException, TwilioRestException
