@@ -320,12 +320,9 @@ def _locked(session: Session) -> Session:
     )
 
 
-def _require(session: Session, action: str, detail: str = "") -> None:
+def _require(session: Session, action: str, detail: str) -> None:
     if session.status not in _FROM[action]:
-        raise Conflict(
-            detail or f"A {session.get_status_display().lower()} session cannot be {action.replace('_', ' ')}ed.",
-            code="invalid_transition",
-        )
+        raise Conflict(detail, code="invalid_transition")
 
 
 @transaction.atomic
