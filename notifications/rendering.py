@@ -106,11 +106,11 @@ def _one_line(text: str) -> str:
 
 
 def sms_body(purpose: str, context: dict) -> str:
-    """The SMS text, shortened until it fits: first the clinic name goes, then the first name is cut."""
+    """The SMS text, shortened until it fits: a long first name is cut, then the clinic name goes."""
     template = f"notifications/sms/{purpose}.txt"
-    attempts = [context, {**context, "clinic_name": ""}]
     first = context.get("first_name") or ""
-    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (10, 5, 0)]
+    attempts = [context, {**context, "first_name": first[:8]}]
+    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (20, 8, 0)]
     for candidate in attempts:
         body = _one_line(render_to_string(template, candidate))
         if len(body) <= SMS_MAX:
