@@ -82,3 +82,12 @@ def test_the_scoped_throttle_answers_429_throttled_with_retry_after(anon_client,
     assert responses[10].status_code == 429
     assert responses[10].json()["code"] == "throttled"
     assert int(responses[10]["Retry-After"]) > 0
+
+
+def test_the_web_login_locks_out_too_with_a_plain_429_page(client, user, settings):
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        client.post(settings.LOGIN_URL, {"username": "drlee", "password": f"wrong{i}"})
+    response = client.post(settings.LOGIN_URL, {"username": "drlee", "password": PASSWORD})
+    assert response.status_code == 429
+    assert not response["Content-Type"].startswith("application/json")
+    assert "_auth_user_id" not in client.session
