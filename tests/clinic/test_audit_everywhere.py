@@ -82,7 +82,9 @@ def test_every_patient_read_leaves_an_audit_row(clinician_client, clinician_user
     response = clinician_client.get(template.format(patient=patient.id, session=session.id), REMOTE_ADDR="198.51.100.4")
     assert response.status_code == 200, response.content[:300]
     if "{patient}" not in template:
-        assert str(patient.id) in response.content.decode(), "the list did not show the patient; the test proves nothing"
+        assert str(patient.id) in response.content.decode(), (
+            "the list did not show the patient; the test proves nothing"
+        )
     new = AuditLog.objects.exclude(id__in=before)
     rows = [row for row in new if row.patient_id == patient.id]
     assert len(rows) == 1, [(r.action, r.resource, r.patient_id) for r in new]
