@@ -19,6 +19,12 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Staff fixtures hash a password each; PBKDF2 makes that most of a test's setup time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()  # throttle counters live in the cache
     yield

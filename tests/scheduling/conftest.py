@@ -21,12 +21,6 @@ from tests.factories import (
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Staff fixtures hash a password each; PBKDF2 makes that most of a test's setup time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def now():
     with time_machine.travel(NOW, tick=False) as traveller:
