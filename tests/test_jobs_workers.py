@@ -19,9 +19,12 @@ from tests.workers import running_worker, wait_for
 
 @pytest.fixture(autouse=True)
 def _broker_of_this_run(monkeypatch, settings):
-    """Send to the run's broker even if an earlier test left another URL in the app's conf
-    (tests/clinic/test_healthz.py sets the env var before patching the conf, so its undo keeps the bad URL)."""
+    """Send to the run's broker even if an earlier test left another URL in the app's conf, and a connection
+    pool to it (tests/clinic/test_healthz.py sets the env var before patching the conf, so its undo keeps the
+    bad URL)."""
     monkeypatch.setattr(celery_app.conf, "broker_url", settings.CELERY_BROKER_URL)
+    monkeypatch.setattr(celery_app, "_pool", None)
+    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
 
 
 JOBS = (scheduling_tasks.plan_next_sessions, patients_tasks.assess_responses, scheduling_tasks.flag_overdue)
