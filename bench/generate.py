@@ -1,24 +1,49 @@
 """Synthetic clinic for benchmarks: N patients, each on a course with treatment history and a diary.
 
 Rows are written with bulk_create, a few thousand at a time, so a 10 000-patient
-clinic builds in seconds. Every patient gets three completed treatments 84 days
-apart, the last one 60 days ago or earlier (so a good share is due), and a
-28-day diary from 90 days before the first treatment until yesterday.
-Completed sessions never overlap, so the exclusion constraints accept them.
+clinic builds in seconds. Two locations (New York, London), 8 clinicians each,
+working 08:00-18:00 local on weekdays. Every patient gets three completed
+treatments 84 days apart on a real 30-minute slot of their clinician (the last
+one on a weekday 60 days ago or earlier, so every course has its next window
+open), and a 28-day diary from 90 days before the first treatment until
+yesterday. One clinician per location is on leave for the next 120 days, so
+their patients' targets are refused and the planner falls back to the slot
+search, as in a real clinic. Sessions never overlap, so the exclusion
+constraints accept them.
 """
 
 import random
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.timezones import local_datetime
 from patients.models import DiaryEntry, Patient
-from scheduling.models import Clinician, Course, Location, Protocol, Session, TreatmentRecord, WorkingHours
+from scheduling.models import (
+    Clinician,
+    Course,
+    Location,
+    Protocol,
+    Session,
+    TimeOff,
+    TreatmentRecord,
+    WorkingHours,
+)
 
 BATCH = 2000
 ZONES = ("America/New_York", "Europe/London")
+OPENS, CLOSES = time(8), time(18)
+
+
+def _weekdays_back(anchor: date, count: int) -> list[date]:
+    days, day = [], anchor
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return days
 
 
 def _bulk(model, rows):
@@ -41,11 +66,24 @@ def build_clinic(*, patients: int, clinicians_per_location: int = 8, seed: int =
     _bulk(
         WorkingHours,
         [
-            WorkingHours(clinician=c, location=loc, weekday=day, start_time=time(8), end_time=time(18))
+            WorkingHours(clinician=c, location=loc, weekday=day, start_time=OPENS, end_time=CLOSES)
             for c, loc in clinicians
             for day in range(5)
         ],
     )
+    _bulk(
+        TimeOff,
+        [
+            TimeOff(clinician=c, start=now, end=now + timedelta(days=120), reason="leave")
+            for c, _ in clinicians[::clinicians_per_location]
+        ],
+    )
+    # Patient i sits on slot k % per_day of weekday k // per_day of clinician i % len(clinicians).
+    per_day = (CLOSES.hour - OPENS.hour) * 60 // protocol.session_minutes
+    length = timedelta(minutes=protocol.session_minutes)
+    days = _weekdays_back(now.date() - timedelta(days=60), patients // (len(clinicians) * per_day) + 1)
+    if (days[0] - days[-1]).days >= 84:
+        raise ValueError(f"{patients} patients do not fit one 12-week cycle of {len(clinicians)} clinicians")
 
     patient_rows = [
         Patient(
@@ -67,10 +105,10 @@ def build_clinic(*, patients: int, clinicians_per_location: int = 8, seed: int =
     sessions, diary = [], []
     for i, (patient, course) in enumerate(zip(patient_rows, course_rows, strict=True)):
         clinician, location = clinicians[i % len(clinicians)]
-        # 7 minutes apart per patient and 5 minutes long: no two sessions overlap (up to ~17 000 patients,
-        # where one patient's earlier treatment would reach another's later one).
-        last = now.replace(second=0, microsecond=0) - timedelta(days=60, minutes=7 * i)
-        for cycle, start in enumerate((last - timedelta(days=168), last - timedelta(days=84), last), start=1):
+        k = i // len(clinicians)
+        last_day, at = days[k // per_day], (datetime.combine(date.min, OPENS) + length * (k % per_day)).time()
+        for cycle, weeks_before in enumerate((24, 12, 0), start=1):
+            start = local_datetime(last_day - timedelta(weeks=weeks_before), at, location.zone).astimezone(UTC)
             sessions.append(
                 Session(
                     patient=patient,
@@ -79,13 +117,13 @@ def build_clinic(*, patients: int, clinicians_per_location: int = 8, seed: int =
                     location=location,
                     kind=Session.Kind.TREATMENT,
                     start=start,
-                    end=start + timedelta(minutes=5),
+                    end=start + length,
                     status=Session.Status.COMPLETED,
                     cycle_number=cycle,
                     completed_at=start,
                 )
             )
-        first_treated = (last - timedelta(days=168)).date()
+        first_treated = last_day - timedelta(weeks=24)
         first_day = first_treated - timedelta(days=90)
         baseline = rng.randint(15, 24)
         day = first_day
