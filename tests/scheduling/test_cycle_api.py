@@ -52,6 +52,22 @@ def test_completing_a_treatment_books_the_next_one_84_days_later_at_0900_local_a
     assert detail["review_required"] is False
 
 
+def test_the_next_session_is_planned_only_once_the_completion_has_committed(
+    clinician_client, checked_in, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = clinician_client.post(
+            f"/api/v1/sessions/{checked_in.pk}/complete/",
+            {"treatment": {**STANDARD_TREATMENT, "lot_expiry": "2028-01-31"}, "adverse_events": [], "notes": ""},
+        )
+    assert response.status_code == 200, response.content
+    booked = Session.objects.filter(course=checked_in.course, status="booked")
+    assert not booked.exists()  # a task run inside the transaction could book against a rolled-back completion
+    for callback in callbacks:
+        callback()
+    assert booked.filter(auto_booked=True).count() == 1
+
+
 def test_an_open_no_benefit_flag_allows_booking_but_blocks_completion_until_resolved(
     clinician_client, checked_in, django_capture_on_commit_callbacks
 ):
