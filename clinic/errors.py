@@ -33,6 +33,8 @@ class DomainError(Exception):
         body: dict[str, Any] = {"code": self.code, "detail": self.detail}
         if self.fields:
             body["fields"] = self.fields
+        elif self.code == "validation_error":
+            body["fields"] = {"non_field_errors": [self.detail]}  # API.md: validation errors name fields
         body.update(self.extra)
         return body
 

@@ -67,7 +67,10 @@ def exception_handler(exc, context):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ParseError):
+        # Malformed input is a validation error too, and those always name `fields` (API.md).
+        body = {"code": code, "detail": str(exc.detail), "fields": {"non_field_errors": [str(exc.detail)]}}
+    elif isinstance(exc, exceptions.ValidationError):
         fields = _fields(exc.detail)
         body = {"code": code, "detail": "Invalid input.", "fields": fields}
         if list(fields) == ["non_field_errors"]:
@@ -106,7 +109,8 @@ def json_403(request, exception=None):
 
 def json_400(request, exception=None):
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "validation_error", "detail": "Bad request."}, status=400)
+        body = {"code": "validation_error", "detail": "Bad request.", "fields": {"non_field_errors": ["Bad request."]}}
+        return JsonResponse(body, status=400)
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)
