@@ -88,7 +88,7 @@ class CycleResponse:
 @dataclass(frozen=True)
 class ResponseHistory:
     status: ResponseStatus
-    baseline: Rate | None
+    baseline: Rate
     threshold_pct: float
     cycles: list[CycleResponse]
 
@@ -150,7 +150,9 @@ def response_history(
     """Baseline, then one assessed cycle per treatment, from treatment k to the day before k+1 (or today)."""
     ordered = sorted(treatments, key=lambda t: t.treated_on)
     if not ordered:
-        return ResponseHistory(ResponseStatus.NOT_STARTED, None, threshold_pct, [])
+        # Untreated: the baseline so far (the 90 days up to today), as eligibility counts it.
+        baseline = baseline_rate(periods, today + timedelta(days=1))
+        return ResponseHistory(ResponseStatus.NOT_STARTED, baseline, threshold_pct, [])
     baseline = baseline_rate(periods, ordered[0].treated_on)
     cycles = []
     for index, treatment in enumerate(ordered):

@@ -91,7 +91,7 @@ class CycleSerializer(serializers.Serializer):
 
 class ResponseSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[s.value for s in response.ResponseStatus])
-    baseline = RateSerializer(allow_null=True)
+    baseline = RateSerializer()
     threshold_pct = serializers.IntegerField()
     cycles = CycleSerializer(many=True)
 
