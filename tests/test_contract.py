@@ -721,7 +721,10 @@ def test_slots_are_a_plain_array_of_clinician_location_start_end(front_desk_clie
     assert all(is_aware_datetime(s["start"]) and is_aware_datetime(s["end"]) for s in slots)
     assert all(is_uuid(s["clinician"]) and s["location"] == str(location.id) for s in slots)
     starts = [datetime.fromisoformat(s["start"]) for s in slots]
-    assert all(datetime.fromisoformat(s["end"]) - start == timedelta(minutes=30) for s, start in zip(slots, starts, strict=True))
+    assert all(
+        datetime.fromisoformat(s["end"]) - start == timedelta(minutes=30)
+        for s, start in zip(slots, starts, strict=True)
+    )
     assert starts[0] == ny(date(2027, 1, 4), 9) and len(slots) == 16  # 09:00–17:00 local, in 30-minute slots
 
 
@@ -1417,3 +1420,59 @@ def test_the_docs_page_is_served(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
+
+
+def _list_path(path: str) -> str:
+    return "/api/v1" + re.sub(r"\{\w+\}", "{id}", path)
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_the_schema_describes_every_list_as_paginated(schema, path):
+    operation = schema["paths"][_list_path(path)]["get"]
+    assert {"page", "page_size"} <= {p["name"] for p in operation["parameters"]}
+    node = _resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    assert set(node["properties"]) >= PAGE_KEYS
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/locations/",
+        "/api/v1/clinicians/",
+        "/api/v1/clinicians/{id}/working-hours/",
+        "/api/v1/clinicians/{id}/time-off/",
+        "/api/v1/patients/",
+        "/api/v1/patients/{id}/preventives/",
+        "/api/v1/patients/{id}/diary/",
+        "/api/v1/sessions/",
+    ],
+)
+def test_the_schema_describes_creates_as_201(schema, path):
+    assert set(schema["paths"][path]["post"]["responses"]) & {"200", "201"} == {"201"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/api/v1/sessions/", "post", {"400", "401", "403", "409", "422"}),
+        ("/api/v1/sessions/{id}/", "get", {"401", "403", "404"}),
+        ("/api/v1/sessions/{id}/reschedule/", "post", {"400", "404", "409", "422"}),
+        ("/api/v1/sessions/{id}/cancel/", "post", {"404", "409"}),
+        ("/api/v1/sessions/{id}/check-in/", "post", {"404", "409"}),
+        ("/api/v1/sessions/{id}/no-show/", "post", {"404", "409"}),
+        ("/api/v1/sessions/{id}/complete/", "post", {"400", "403", "404", "409", "422"}),
+        ("/api/v1/slots/", "get", {"400", "401"}),
+        ("/api/v1/protocol/", "patch", {"400", "401", "403"}),
+        ("/api/v1/review-flags/{id}/resolve/", "post", {"400", "403", "404", "409"}),
+        ("/api/v1/due/", "get", {"400", "401", "403"}),
+        ("/api/v1/notifications/", "get", {"400", "401", "403"}),
+        ("/api/v1/auth/token/", "post", {"400", "429"}),
+        ("/api/v1/webhooks/sms/", "post", {"403"}),
+    ],
+)
+def test_the_schema_describes_the_error_statuses_in_the_error_shape(schema, path, method, statuses):
+    responses = schema["paths"][path][method]["responses"]
+    assert statuses <= set(responses), statuses - set(responses)
+    for status in statuses:
+        content = responses[status]["content"]["application/json"]["schema"]
+        assert content == {"$ref": "#/components/schemas/Error"}, (status, content)

@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 from twilio.request_validator import RequestValidator
 
+from clinic.api.schema import ErrorSerializer
 from clinic.audit import audit_record
 from clinic.errors import PermissionDenied
 from clinic.models import AuditLog
@@ -70,7 +71,10 @@ class InboundSmsWebhook(APIView):
 
     @extend_schema(
         request={"application/x-www-form-urlencoded": InboundSmsSerializer},
-        responses={200: OpenApiResponse(description="empty TwiML"), 403: OpenApiResponse(description="bad signature")},
+        responses={
+            200: OpenApiResponse(description="empty TwiML"),
+            403: OpenApiResponse(ErrorSerializer, description="permission_denied: bad signature"),
+        },
     )
     def post(self, request):
         if not _signature_valid(request):

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from clinic.api.schema import CONFLICT
 from clinic.audit import audit_record
 from clinic.models import AuditLog
 from clinic.roles import IsClinician
@@ -57,7 +58,8 @@ class ReviewFlagList(GenericAPIView):
         parameters=[
             OpenApiParameter("status", str, enum=ReviewFlag.Status.values),
             OpenApiParameter("kind", str, enum=ReviewFlag.Kind.values),
-        ]
+        ],
+        responses=ReviewFlagSerializer(many=True),
     )
     def get(self, request):
         query = FlagQuery(data=request.query_params)
@@ -72,7 +74,7 @@ class ReviewFlagResolve(GenericAPIView):
     serializer_class = ReviewFlagSerializer
     queryset = ReviewFlag.objects.none()
 
-    @extend_schema(request=ResolveInput, responses=ReviewFlagSerializer)
+    @extend_schema(request=ResolveInput, responses={200: ReviewFlagSerializer, **CONFLICT})
     def post(self, request, pk):
         flag = get_object_or_404(ReviewFlag, pk=pk)
         data = ResolveInput(data=request.data)

@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from clinic.api.schema import CONFLICT, RULE_VIOLATION
 from clinic.audit import audit_record
 from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import AuditLog
@@ -45,6 +46,7 @@ class LocationList(GenericAPIView):
         page = self.paginate_queryset(Location.objects.order_by("name"))
         return self.get_paginated_response(LocationSerializer(page, many=True).data)
 
+    @extend_schema(responses={201: LocationSerializer})
     def post(self, request):
         data = LocationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -79,6 +81,7 @@ class ClinicianList(GenericAPIView):
         page = self.paginate_queryset(clinicians)
         return self.get_paginated_response(ClinicianSerializer(page, many=True).data)
 
+    @extend_schema(responses={201: ClinicianSerializer})
     def post(self, request):
         data = ClinicianSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -116,6 +119,7 @@ class WorkingHoursList(GenericAPIView):
         page = self.paginate_queryset(clinician.working_hours.order_by("weekday", "start_time", "id"))
         return self.get_paginated_response(WorkingHoursSerializer(page, many=True).data)
 
+    @extend_schema(responses={201: WorkingHoursSerializer})
     def post(self, request, pk):
         clinician = get_object_or_404(Clinician, pk=pk)
         data = WorkingHoursSerializer(data=request.data)
@@ -135,6 +139,7 @@ class TimeOffList(GenericAPIView):
         page = self.paginate_queryset(clinician.time_off.order_by("start", "id"))
         return self.get_paginated_response(TimeOffSerializer(page, many=True).data)
 
+    @extend_schema(responses={201: TimeOffSerializer})
     def post(self, request, pk):
         clinician = get_object_or_404(Clinician, pk=pk)
         data = TimeOffSerializer(data=request.data)
@@ -294,7 +299,7 @@ class SessionList(GenericAPIView):
         audit_record(request=request, action=Action.READ, resource="session", patient_ids=[s.patient_id for s in page])
         return self.get_paginated_response(SessionSerializer(page, many=True).data)
 
-    @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer})
+    @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer, **CONFLICT, **RULE_VIOLATION})
     def post(self, request):
         data = SessionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -390,7 +395,7 @@ class _SessionAction(GenericAPIView):
 class SessionReschedule(_SessionAction):
     input_serializer = RescheduleSerializer
 
-    @extend_schema(request=RescheduleSerializer, responses={200: SessionSerializer})
+    @extend_schema(request=RescheduleSerializer, responses={200: SessionSerializer, **CONFLICT, **RULE_VIOLATION})
     def post(self, request, pk):
         return super().post(request, pk)
 
@@ -403,7 +408,7 @@ class SessionReschedule(_SessionAction):
 class SessionCancel(_SessionAction):
     input_serializer = CancelSerializer
 
-    @extend_schema(request=CancelSerializer, responses={200: SessionSerializer})
+    @extend_schema(request=CancelSerializer, responses={200: SessionSerializer, **CONFLICT})
     def post(self, request, pk):
         return super().post(request, pk)
 
@@ -412,7 +417,7 @@ class SessionCancel(_SessionAction):
 
 
 class SessionCheckIn(_SessionAction):
-    @extend_schema(request=None, responses={200: SessionSerializer})
+    @extend_schema(request=None, responses={200: SessionSerializer, **CONFLICT})
     def post(self, request, pk):
         return super().post(request, pk)
 
@@ -421,7 +426,7 @@ class SessionCheckIn(_SessionAction):
 
 
 class SessionNoShow(_SessionAction):
-    @extend_schema(request=None, responses={200: SessionSerializer})
+    @extend_schema(request=None, responses={200: SessionSerializer, **CONFLICT})
     def post(self, request, pk):
         return super().post(request, pk)
 
@@ -439,7 +444,7 @@ class SessionComplete(_SessionAction):
             raise PermissionDenied("Only a clinician may complete a session.")
         return super().parse(request)
 
-    @extend_schema(request=CompleteSerializer, responses={200: ClinicalSessionSerializer})
+    @extend_schema(request=CompleteSerializer, responses={200: ClinicalSessionSerializer, **CONFLICT, **RULE_VIOLATION})
     def post(self, request, pk):
         return super().post(request, pk)
 
