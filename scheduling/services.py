@@ -326,11 +326,15 @@ def _require(session: Session, action: str, detail: str) -> None:
 
 
 @transaction.atomic
-def session_reschedule(*, session: Session, start: datetime, clinician: Clinician | None = None, by) -> Session:
+def session_reschedule(
+    *, session: Session, start: datetime, clinician: Clinician | None = None, by, override_reason: str = ""
+) -> Session:
     """Move a booked or confirmed session, keeping its length; the same checks as booking.
 
-    A confirmed session goes back to booked: the patient confirmed the old time.
+    A confirmed session goes back to booked: the patient confirmed the old time. As when
+    booking, a clinician may override too_soon with a reason; an earlier override still holds.
     """
+    override_reason = _check_override(override_reason, by)
     start = _check_start(start)
     current = Session.objects.select_related("patient", "clinician", "location").get(pk=session.pk)
     clinician = clinician or current.clinician
@@ -348,8 +352,10 @@ def session_reschedule(*, session: Session, start: datetime, clinician: Clinicia
             start=start,
             protocol=Protocol.active(),
             exclude=current,
-            enforce=not current.override_reason,
+            enforce=not (override_reason or current.override_reason),
         )
+    if override_reason:
+        current.override_reason = override_reason
     current.start, current.end, current.clinician = start, end, clinician
     if current.status == Status.CONFIRMED:
         current.status, current.confirmed_at = Status.BOOKED, None

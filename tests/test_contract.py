@@ -982,6 +982,20 @@ def test_reschedule_runs_the_booking_checks(front_desk_client, booked, patient, 
     assert body["earliest"] == "2027-01-12"
 
 
+def test_reschedule_takes_a_clinicians_override_reason_like_booking(
+    front_desk_client, clinician_client, booked, patient, clinician, location
+):
+    # "same checks as booking": so the same way past too_soon, and front desk sending one → 403
+    treated(patient, clinician, location, date(2026, 10, 20))  # earliest next: 2027-01-12
+    url = f"{API}/sessions/{booked.id}/reschedule/"
+    body = {"start": iso(ny(date(2027, 1, 11), 14)), "override_reason": "flare, payer agreed"}
+    assert_error(front_desk_client.post(url, body), 403, "permission_denied")
+    response = clinician_client.post(url, body)
+    assert response.status_code == 200, response.json()
+    assert datetime.fromisoformat(response.json()["start"]) == ny(date(2027, 1, 11), 14)
+    assert Session.objects.get(pk=booked.pk).override_reason == "flare, payer agreed"
+
+
 def test_cancel_answers_200_and_skips_pending_reminders_as_session_cancelled(
     front_desk_client, patient, clinician, location
 ):

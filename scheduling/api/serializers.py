@@ -202,6 +202,13 @@ class SessionCreateSerializer(serializers.Serializer):
 class RescheduleSerializer(serializers.Serializer):
     start = AwareDateTimeField()
     clinician = serializers.PrimaryKeyRelatedField(queryset=Clinician.objects.all(), required=False)
+    override_reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="clinician only, as when booking: moves a treatment earlier than min_interval_days",
+    )
 
 
 class CancelSerializer(serializers.Serializer):

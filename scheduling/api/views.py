@@ -400,9 +400,16 @@ class SessionReschedule(_SessionAction):
         return super().post(request, pk)
 
     def act(self, request, session, data):
-        return services.session_reschedule(
-            session=session, start=data["start"], clinician=data.get("clinician"), by=request.user
+        session = services.session_reschedule(
+            session=session,
+            start=data["start"],
+            clinician=data.get("clinician"),
+            by=request.user,
+            override_reason=data["override_reason"],
         )
+        if data["override_reason"].strip():
+            _audit(request, Action.OVERRIDE, session, session.override_reason)
+        return session
 
 
 class SessionCancel(_SessionAction):
