@@ -3,10 +3,12 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cycledesk_bench \
         .venv/bin/python bench/run.py --patients 1000 5000
 
-For each clinic size it rebuilds the database, then measures wall time, the
-number of SQL queries and the peak Python memory (tracemalloc) of each job.
-Query counts and peak memory should stay flat as the clinic grows; time grows
-with the work done. Results go to stdout as a Markdown table (docs/PERFORMANCE.md).
+For each clinic size it builds the clinic twice: once to measure the wall time
+and the number of SQL queries of each job, once to measure its peak Python
+memory (tracemalloc slows Python down two- to threefold, so it is kept out of
+the timed pass). Query counts and peak memory should stay flat as the clinic
+grows; time grows with the work done. Results go to stdout as a Markdown table
+(docs/PERFORMANCE.md).
 """
 
 import argparse
@@ -34,7 +36,7 @@ from clinic.celery import app as celery_app  # noqa: E402
 
 
 @contextmanager
-def measured(results: list, size: int, name: str):
+def timed(results: dict, size: int, name: str):
     queries = 0
 
     def count(execute, sql, params, many, context):
@@ -42,18 +44,26 @@ def measured(results: list, size: int, name: str):
         queries += 1
         return execute(sql, params, many, context)
 
-    tracemalloc.start()
     started = time.perf_counter()
     with connection.execute_wrapper(count):
         yield
-    elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    results.append((size, name, elapsed, queries, peak / 1024 / 1024))
+    results.setdefault((size, name), {}).update(seconds=time.perf_counter() - started, queries=queries)
 
 
-def bench_size(size: int, results: list) -> None:
+@contextmanager
+def traced(results: dict, size: int, name: str):
+    tracemalloc.start()
+    try:
+        yield
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    results.setdefault((size, name), {}).update(peak_mib=peak / 1024 / 1024)
+
+
+def bench_size(size: int, results: dict, measured) -> None:
     from bench.generate import build_clinic
+    from notifications.services import notifications_queue
     from patients.review import responses_sweep
     from scheduling.planner import plan_sweep
     from scheduling.selectors import free_slots_for
@@ -75,17 +85,55 @@ def bench_size(size: int, results: list) -> None:
         responses_sweep()
     with measured(results, size, "planner sweep (books due courses)"):
         outcome = plan_sweep()
-    print(f"# planner: {outcome}", file=sys.stderr)
+    if measured is timed:
+        print(f"# planner: {outcome}", file=sys.stderr)
     with measured(results, size, "planner sweep again (nothing to do)"):
         plan_sweep()
     with measured(results, size, "slot search after planning"):
         free_slots_for(location=location, start_date=today, end_date=today + timedelta(days=30))
-    try:
-        from notifications.services import notifications_queue
-    except ImportError:
-        return
     with measured(results, size, "notifications queue job"):
         notifications_queue()
+
+    client = api_client()
+    client.get("/api/v1/locations/")  # first request: imports and URL resolver, not measured
+    busiest = busiest_day(location)
+    for name, path in (
+        ("GET /api/v1/patients/ (page of 200)", "/api/v1/patients/?page_size=200"),
+        (
+            "GET /api/v1/sessions/ (busiest day, 1 location)",
+            f"/api/v1/sessions/?location={location.id}&from={busiest}&to={busiest}&page_size=200",
+        ),
+        ("GET /api/v1/due/?within_days=90 (page of 200)", "/api/v1/due/?within_days=90&page_size=200"),
+    ):
+        with measured(results, size, name):
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+
+
+def busiest_day(location):
+    """The local date at `location` with the most booked sessions (the planner has just filled the calendar)."""
+    from collections import Counter
+
+    from scheduling.models import Session
+
+    starts = Session.objects.filter(location=location, status=Session.Status.BOOKED).values_list("start", flat=True)
+    return Counter(start.astimezone(location.zone).date() for start in starts).most_common(1)[0][0]
+
+
+def api_client():
+    """A clinician's API client (the view's own queries are measured, not the login)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from rest_framework.test import APIClient
+
+    from clinic.roles import CLINICIAN, ensure_groups
+
+    ensure_groups()
+    user = get_user_model().objects.create_user("bench-api")
+    user.groups.add(Group.objects.get(name=CLINICIAN))
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
 
 
 def main() -> None:
@@ -96,15 +144,16 @@ def main() -> None:
     # Tasks enqueued on commit by the jobs are not run here: only the jobs themselves are measured.
     celery_app.conf.broker_url = "memory://"
     call_command("migrate", interactive=False, verbosity=0)
-    results: list = []
+    results: dict = {}
     for size in args.patients:
-        bench_size(size, results)
+        for measured in (timed, traced):
+            bench_size(size, results, measured)
     print(f"database: {connection.vendor}")
     print()
     print("| patients | job | seconds | queries | peak MiB |")
     print("|---:|---|---:|---:|---:|")
-    for size, name, elapsed, queries, peak in results:
-        print(f"| {size} | {name} | {elapsed:.2f} | {queries} | {peak:.1f} |")
+    for (size, name), row in results.items():
+        print(f"| {size} | {name} | {row['seconds']:.2f} | {row['queries']} | {row['peak_mib']:.1f} |")
 
 
 if __name__ == "__main__":
