@@ -1,5 +1,6 @@
 """The periodic jobs: registered, scheduled, run by `run_jobs`, idempotent, and constant in queries."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -246,15 +247,28 @@ def test_planning_one_course_takes_a_fixed_number_of_queries(location):
     assert counts == {PLAN_QUERIES}
 
 
+def course_pages(sweep, size: int) -> tuple[dict, int]:
+    """Run a sweep `size` courses at a time: its result and how many pages of courses it read."""
+    with CaptureQueriesContext(connection) as queries:
+        result = sweep(chunk_size=size)
+    pages = [
+        q
+        for q in queries.captured_queries
+        if 'FROM "scheduling_course"' in q["sql"] and re.search(rf"\bLIMIT {size}\b", q["sql"])
+    ]
+    return result, len(pages)
+
+
 def test_sweeps_work_in_chunks_and_see_every_course(location):
     population(location, 12)
-    assert review.responses_sweep(chunk_size=5) == {"courses": 21, "flags_opened": 6}
-    assert review.overdue_sweep(chunk_size=2) == {"courses": 3, "flags_opened": 3}
-    assert planner.plan_sweep(chunk_size=2)["booked"] == 3
-    chunks = CaptureQueriesContext(connection)
-    with chunks:
-        review.responses_sweep(chunk_size=5)
-    course_pages = [
-        q for q in chunks.captured_queries if 'FROM "scheduling_course"' in q["sql"] and "LIMIT 5" in q["sql"]
-    ]
-    assert len(course_pages) == 5  # 21 courses: 5 + 5 + 5 + 5 + 1
+    # 21 active courses: 5 + 5 + 5 + 5 + 1
+    assert course_pages(review.responses_sweep, 5) == ({"courses": 21, "flags_opened": 6}, 5)
+    # 3 overdue courses: 2 + 1
+    assert course_pages(review.overdue_sweep, 2) == ({"courses": 3, "flags_opened": 3}, 2)
+    # 3 courses with nothing booked: 2 + 1
+    booked = {"booked": 3, "failed": 0, "already_booked": 0, "skipped": 0}
+    assert course_pages(planner.plan_sweep, 2) == (booked, 2)
+    # Once done, every sweep reads one short page and changes nothing.
+    assert course_pages(review.responses_sweep, 50) == ({"courses": 21, "flags_opened": 0}, 1)
+    assert course_pages(review.overdue_sweep, 2) == ({"courses": 3, "flags_opened": 0}, 2)
+    assert course_pages(planner.plan_sweep, 2) == ({**booked, "booked": 0}, 1)
