@@ -203,8 +203,28 @@ def test_make_run_serves_the_api_and_docs_and_the_printed_demo_logins_get_tokens
             status, body = _get(f"{base}/api/v1/auth/token/", {"username": username, "password": password})
             assert status == 200, (username, body)
             assert json.loads(body)["token"]
+
+        # A real worker and beat on the filesystem broker: beat starts, and a job sent by another
+        # process (as the web does after a commit) is run by the worker.
+        assert _wait_for_log(log, lambda text: " ready." in text and "beat: Starting" in text), log.read_text()[-3000:]
+        send = (
+            "from clinic.celery import app; app.loader.import_default_modules(); "
+            "app.tasks['scheduling.plan_next_sessions'].delay()"
+        )
+        subprocess.run([sys.executable, "manage.py", "shell", "-c", send], cwd=ROOT, env=env, check=True, timeout=60)
+        succeeded = re.compile(r"Task scheduling\.plan_next_sessions\[[0-9a-f-]+\] succeeded")
+        assert _wait_for_log(log, succeeded.search), log.read_text()[-3000:]
     finally:
         _stop_group(process)
+
+
+def _wait_for_log(log: Path, found, timeout: float = 90) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found(log.read_text(errors="replace")):
+            return True
+        time.sleep(0.5)
+    return bool(found(log.read_text(errors="replace")))
 
 
 def _stop_group(process: subprocess.Popen) -> None:
