@@ -130,25 +130,44 @@ def session_changed(*, session: Session, event: str) -> None:
     and a cancellation notice is made.
     """
     now = timezone.now()
+    if event == "booked":
+        sessions_booked(sessions=[session], now=now)
+        return
     pending = Notification.objects.filter(session_id=session.id, status=Status.PENDING)
-    rows: list[Notification] = []
     channel = preferred_channel(session.patient)
     if event == "cancelled":
         pending.update(status=Status.SKIPPED, skip_reason="session_cancelled", updated_at=now)
-        rows.append(_session_row(session, Purpose.CANCELLATION, channel, now, keyed_by_start=False))
-    elif event in ("booked", "rescheduled"):
+        rows = [_session_row(session, Purpose.CANCELLATION, channel, now, keyed_by_start=False)]
+    elif event == "rescheduled":
         if session.status not in WAITING_STATUSES or session.start <= now:
-            return  # a recorded past session: nothing to tell the patient
-        if event == "rescheduled":
-            pending.exclude(session_start=session.start).update(
-                status=Status.SKIPPED, skip_reason="session_rescheduled", updated_at=now
-            )
-            rows.append(_session_row(session, Purpose.RESCHEDULE, channel, now, keyed_by_start=True))
-        else:
-            rows.append(_session_row(session, Purpose.BOOKING_CONFIRMATION, channel, now, keyed_by_start=False))
+            return
+        pending.exclude(session_start=session.start).update(
+            status=Status.SKIPPED, skip_reason="session_rescheduled", updated_at=now
+        )
+        rows = [_session_row(session, Purpose.RESCHEDULE, channel, now, keyed_by_start=True)]
         rows += reminder_rows(session=session, policy=ReminderPolicy.current(), booked_at=now)
     else:
         raise ValueError(f"unknown session event {event!r}")
+    _insert_and_send(rows, now)
+
+
+def sessions_booked(*, sessions: list[Session], now: datetime | None = None) -> None:
+    """Booking confirmations and reminders for new sessions (with their patients loaded), in two queries
+    whatever their number: the reminder policy and one insert. Past sessions (recorded history) get nothing."""
+    now = now or timezone.now()
+    sessions = [s for s in sessions if s.status in WAITING_STATUSES and s.start > now]
+    if not sessions:
+        return
+    policy = ReminderPolicy.current()
+    rows: list[Notification] = []
+    for session in sessions:
+        channel = preferred_channel(session.patient)
+        rows.append(_session_row(session, Purpose.BOOKING_CONFIRMATION, channel, now, keyed_by_start=False))
+        rows += reminder_rows(session=session, policy=policy, booked_at=now)
+    _insert_and_send(rows, now)
+
+
+def _insert_and_send(rows: list[Notification], now: datetime) -> None:
     _insert(rows)
     # Sent at once; the next queueing job may send it again (enqueued_at is left empty), a no-op.
     _enqueue_on_commit([row.id for row in rows if row.status == Status.PENDING and row.due_at <= now])

@@ -146,7 +146,7 @@ def course_review(
 # --- writing flags --------------------------------------------------------------------------
 
 
-def _open_flags(flags: list[ReviewFlag]) -> int:
+def flags_open(flags: list[ReviewFlag]) -> int:
     """Insert the flags that no row (open or resolved) already covers. Two queries at most.
 
     A race with another worker is settled by the partial unique index: the insert
@@ -240,7 +240,7 @@ def courses_assess(*, courses: Iterable[dict], rules: ReviewRules, now: datetime
                     details=spec.details,
                 )
             )
-    return _open_flags(flags)
+    return flags_open(flags)
 
 
 def patient_assess(*, patient_id, now: datetime | None = None) -> int:
@@ -309,7 +309,7 @@ def overdue_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) 
                 )
             )
         counts["courses"] += len(rows)
-        counts["flags_opened"] += _open_flags(flags)
+        counts["flags_opened"] += flags_open(flags)
         if len(rows) < chunk_size:
             return counts
         after = rows[-1].pk

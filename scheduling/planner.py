@@ -1,32 +1,35 @@
 """The next-session planner (DESIGN.md §4): book the next treatment 12 weeks on.
 
-Pure part: `next_target` (where the next treatment should be, and its window)
-and `rank_slots` (which free slot to try first). Service part: `course_plan_next`
-books one course through `scheduling.services.session_book`, so every booking
-rule and lock applies, and `plan_sweep` finds, set-based and in chunks, the
-courses that have nothing booked.
+Pure part: `next_target` (where the next treatment should be, and its window),
+`rank_slots` (which free slot to try first) and `Calendar.place` (the target if
+it is free, else the nearest free slot of the window). Service part:
+`courses_plan` plans a batch of courses set-based, in a fixed number of queries
+whatever the batch size; `course_plan_next` (after a treatment is completed) is
+a batch of one, and `plan_sweep` (daily) walks every course with nothing booked
+in chunks.
 
-Idempotency: a course is planned under a lock on its row (select_for_update on
-PostgreSQL; BEGIN IMMEDIATE serialises writers on SQLite), and only when it has
-no upcoming treatment session, so a second run or a second worker books nothing.
+Safety: the batch locks its courses, then their patients, then every clinician
+with hours at their locations (the lock order of every booking, see
+scheduling/services.py), so no booking can slip in between reading who is busy
+and inserting; the PostgreSQL exclusion constraints remain the last word. A
+course is planned only when it has no upcoming treatment session, so a second
+run or a second worker books nothing (it waits for the first one's locks, then
+sees its sessions). On SQLite, BEGIN IMMEDIATE serialises writers.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.errors import DomainError
-from clinic.timezones import local_date, shift_days_keep_wall_clock
-from scheduling.slots import Slot
+from clinic.timezones import day_bounds, local_date, shift_days_keep_wall_clock
+from scheduling import slots
+from scheduling.slots import Interval, Slot
 
 CHUNK_SIZE = 500
-# A free slot can still be refused (a booking that landed a moment ago, the
-# patient busy elsewhere); past this many refusals the course goes to the front desk.
-MAX_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,62 @@ def candidate_days(target: Target, today: date) -> tuple[date, date] | None:
     return first, target.due_by
 
 
+@dataclass
+class Calendar:
+    """Who is free when at one location, over the days a batch of courses may be booked.
+
+    `hours`: each clinician's working hours there (UTC intervals); `busy`: each
+    clinician's sessions anywhere and time off, then each patient's sessions.
+    Placing a session marks its clinician and patient busy, so the next course of
+    the batch cannot take the same time.
+    """
+
+    location_id: object
+    tz: ZoneInfo
+    length: timedelta
+    hours: dict[object, list[Interval]]
+    busy: dict[object, list[Interval]]
+    patient_busy: dict[object, list[Interval]] = field(default_factory=dict)
+
+    def _free(self, interval: Interval, clinician_id, patient_id) -> bool:
+        return (
+            slots.fits_hours(start=interval[0], end=interval[1], hours=self.hours.get(clinician_id, ()))
+            and not any(slots.overlaps(interval, b) for b in self.busy.get(clinician_id, ()))
+            and not any(slots.overlaps(interval, b) for b in self.patient_busy.get(patient_id, ()))
+        )
+
+    def place(self, *, target: Target, clinician_id, patient_id, days: tuple[date, date], now: datetime) -> Slot | None:
+        """The target if it is free, else the nearest free slot on days[0]..days[1]: the same clinician's first."""
+        start = target.start.astimezone(UTC)
+        interval = (start, start + self.length)
+        if (
+            start >= now
+            and days[0] <= local_date(start, self.tz) <= days[1]
+            and self._free(interval, clinician_id, patient_id)
+        ):
+            return self._take(Slot(clinician_id, self.location_id, *interval), patient_id)
+        first, _ = day_bounds(days[0], self.tz)
+        _, last = day_bounds(days[1], self.tz)
+        patient_busy = self.patient_busy.get(patient_id, [])
+        free = [
+            Slot(cid, self.location_id, slot_start, slot_end)
+            for cid, hours in self.hours.items()
+            for slot_start, slot_end in slots.free_slots(
+                hours=[h for h in hours if first <= h[0] < last],
+                busy=self.busy.get(cid, []) + patient_busy,
+                length=self.length,
+            )
+            if slot_start >= now
+        ]
+        ranked = rank_slots(slots=free, target=target.start, clinician_id=clinician_id)
+        return self._take(ranked[0], patient_id) if ranked else None
+
+    def _take(self, slot: Slot, patient_id) -> Slot:
+        self.busy.setdefault(slot.clinician_id, []).append((slot.start, slot.end))
+        self.patient_busy.setdefault(patient_id, []).append((slot.start, slot.end))
+        return slot
+
+
 # --- service ------------------------------------------------------------------------------
 
 
@@ -85,109 +144,190 @@ class PlanResult:
 
 
 def course_plan_next(*, course_id, now: datetime | None = None) -> PlanResult:
-    """Book the next treatment of an active course that has nothing booked.
+    """Book the next treatment of one course (enqueued when a treatment is completed)."""
+    return courses_plan(course_ids=[course_id], now=now)[course_id]
 
-    Tries the target (same clinician, location and local time, interval_days
-    after the last treatment), then the free slots of the window nearest to it:
-    the same clinician's first, then any clinician at the location. When nothing
-    can be booked, opens an `auto_booking_failed` flag, so the front desk sees
-    the course on the due list.
+
+def courses_plan(*, course_ids, now: datetime | None = None, protocol=None) -> dict:
+    """Book the next treatment of each active course that has nothing booked: {course id: PlanResult}.
+
+    For each course: interval_days after its last treatment, with the same
+    clinician at the same location and local time; if that is taken, outside
+    hours or on leave, the free slot of the window nearest to it (the same
+    clinician's first, then any clinician at the location). When nothing fits, an
+    `auto_booking_failed` flag puts the course on the due list. Fourteen queries
+    whatever the number of courses and locations (see tests/test_jobs.py).
     """
-    from patients import review
-    from patients.models import ReviewFlag
-    from scheduling import services
-    from scheduling.models import Clinician, Course, Protocol, Session
+    from scheduling.models import Protocol
 
     now = now or timezone.now()
-    with transaction.atomic():
-        course = Course.objects.select_for_update().select_related("patient").filter(pk=course_id).first()
-        if course is None or course.status != Course.Status.ACTIVE:
-            return PlanResult("skipped", reason="course not active")
-        if course.patient.status != course.patient.Status.ACTIVE:
-            return PlanResult("skipped", reason="patient paused or discharged")
-        protocol = Protocol.active()
-        if not protocol.auto_book:
-            return PlanResult("skipped", reason="auto_book is off")
-        treatments = Session.objects.filter(course=course, kind=Session.Kind.TREATMENT)
-        if treatments.filter(status__in=Session.UPCOMING_STATUSES).exists():
-            return PlanResult("already_booked")
-        last = (
-            treatments.filter(status=Session.Status.COMPLETED)
-            .select_related("location", "clinician")
-            .order_by("-start")
-            .first()
-        )
-        if last is None:
-            return PlanResult("skipped", reason="no treatment yet")
-        location, tz = last.location, last.location.zone
-        target = next_target(last.start, tz, protocol)
-        days = candidate_days(target, local_date(now, tz))
-        if days is None:
-            return PlanResult("skipped", reason="window has passed")
+    protocol = protocol or Protocol.active()
+    course_ids = list(course_ids)
+    try:
+        with transaction.atomic():
+            return _plan(course_ids, now, protocol)
+    except IntegrityError:
+        # A session written without the booking locks (through the admin, say) overlaps one of the batch:
+        # the exclusion constraint refused it all. One by one, only the clashing course is left for the next run.
+        if len(course_ids) == 1:
+            return {course_ids[0]: PlanResult("failed", reason="the slot was taken meanwhile")}
+        results = {}
+        for course_id in course_ids:
+            results |= courses_plan(course_ids=[course_id], now=now, protocol=protocol)
+        return results
 
-        def attempt(clinician, start: datetime) -> Session | None:
-            try:
-                return services.session_book(
-                    patient=course.patient,
-                    clinician=clinician,
-                    location=location,
-                    start=start,
-                    kind=Session.Kind.TREATMENT,
-                    booked_by=None,
-                    auto_booked=True,
+
+def _plan(course_ids: list, now: datetime, protocol) -> dict:
+    from notifications.services import sessions_booked
+    from patients.models import Patient, ReviewFlag
+    from patients.review import flags_open
+    from scheduling.models import Clinician, Course, Location, Session, WorkingHours
+
+    results = {course_id: PlanResult("skipped", reason="course not active") for course_id in course_ids}
+    if not protocol.auto_book:
+        return dict.fromkeys(course_ids, PlanResult("skipped", reason="auto_book is off"))
+    courses = {
+        c.pk: c
+        for c in Course.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .filter(pk__in=course_ids, status=Course.Status.ACTIVE)
+        .order_by("pk")
+    }
+    treatments: dict = {}
+    for session in (
+        Session.objects.filter(
+            course_id__in=courses,
+            kind=Session.Kind.TREATMENT,
+            status__in=(*Session.UPCOMING_STATUSES, Session.Status.COMPLETED),
+        )
+        .only("id", "course_id", "status", "start", "clinician_id", "location_id", "cycle_number")
+        .order_by("start")
+    ):
+        treatments.setdefault(session.course_id, []).append(session)
+
+    todo = []  # (course, last completed treatment, target, days)
+    locations = Location.objects.in_bulk({s.location_id for sessions in treatments.values() for s in sessions})
+    for course_id, course in courses.items():
+        sessions = treatments.get(course_id, [])
+        completed = [s for s in sessions if s.status == Session.Status.COMPLETED]
+        if course.patient.status != Patient.Status.ACTIVE:
+            results[course_id] = PlanResult("skipped", reason="patient paused or discharged")
+        elif len(completed) < len(sessions):
+            results[course_id] = PlanResult("already_booked")
+        elif not completed:
+            results[course_id] = PlanResult("skipped", reason="no treatment yet")
+        else:
+            last = completed[-1]
+            last.cycle_number = last.cycle_number or len(completed)
+            tz = locations[last.location_id].zone
+            target = next_target(last.start, tz, protocol)
+            days = candidate_days(target, local_date(now, tz))
+            if days is None:
+                results[course_id] = PlanResult("skipped", reason="window has passed")
+            else:
+                todo.append((course, last, target, days))
+    if not todo:
+        return results
+
+    # Lock the patients, then every clinician with hours at these locations (the booking lock order).
+    location_ids = {last.location_id for _, last, _, _ in todo}
+    patient_ids = {course.patient_id for course, *_ in todo}
+    list(Patient.objects.select_for_update().filter(pk__in=patient_ids).order_by("pk").values_list("pk"))
+    list(
+        Clinician.objects.select_for_update()
+        .filter(pk__in=WorkingHours.objects.filter(location_id__in=location_ids).values("clinician_id"))
+        .order_by("pk")
+        .values_list("pk")
+    )
+    calendars = _calendars(todo, locations, protocol)
+
+    booked, failed = [], []
+    for course, last, target, days in todo:
+        calendar = calendars[last.location_id]
+        slot = calendar.place(
+            target=target, clinician_id=last.clinician_id, patient_id=course.patient_id, days=days, now=now
+        )
+        if slot is None:
+            failed.append(
+                ReviewFlag(
+                    patient_id=course.patient_id,
                     course=course,
+                    session=last,
+                    kind=ReviewFlag.Kind.AUTO_BOOKING_FAILED,
+                    cycle=last.cycle_number,
+                    details={
+                        "target": target.start.isoformat(),
+                        "due_from": target.due_from.isoformat(),
+                        "due_by": target.due_by.isoformat(),
+                        "location": str(last.location_id),
+                        "clinician": str(last.clinician_id),
+                    },
                 )
-            except DomainError:
-                return None  # taken a moment ago, outside hours, patient busy: try the next candidate
-
-        session = None
-        if days[0] <= local_date(target.start, tz) <= days[1] and target.start >= now:
-            session = attempt(last.clinician, target.start)
-        if session is None:
-            free = _free_slots_in_window(location=location, first=days[0], last=days[1], now=now, protocol=protocol)
-            ranked = rank_slots(slots=free, target=target.start, clinician_id=last.clinician_id)[:MAX_ATTEMPTS]
-            clinicians = Clinician.objects.in_bulk({s.clinician_id for s in ranked})
-            for slot in ranked:
-                session = attempt(clinicians[slot.clinician_id], slot.start)
-                if session is not None:
-                    break
-        if session is not None:
-            return PlanResult("booked", session_id=str(session.id))
-        review.flag_open(
-            course=course,
-            kind=ReviewFlag.Kind.AUTO_BOOKING_FAILED,
-            cycle=last.cycle_number or treatments.filter(status=Session.Status.COMPLETED).count(),
-            session=last,
-            details={
-                "target": target.start.isoformat(),
-                "due_from": target.due_from.isoformat(),
-                "due_by": target.due_by.isoformat(),
-                "location": str(location.id),
-                "clinician": str(last.clinician_id),
-            },
+            )
+            results[course.pk] = PlanResult("failed", reason="no free slot in the window")
+            continue
+        booked.append(
+            Session(
+                patient=course.patient,
+                course=course,
+                clinician_id=slot.clinician_id,
+                location_id=slot.location_id,
+                kind=Session.Kind.TREATMENT,
+                start=slot.start,
+                end=slot.end,
+                auto_booked=True,
+            )
         )
-        return PlanResult("failed", reason="no free slot in the window")
+        results[course.pk] = PlanResult("booked", session_id=str(booked[-1].id))
+    Session.objects.bulk_create(booked)
+    sessions_booked(sessions=booked, now=now)
+    flags_open(failed)
+    return results
 
 
-def _free_slots_in_window(*, location, first: date, last: date, now: datetime, protocol) -> list[Slot]:
-    """Every clinician's free slots at the location on local dates first..last (the window is ≤ 31 days)."""
-    from scheduling.selectors import MAX_SLOT_RANGE_DAYS, free_slots_for
+def _calendars(todo: list, locations: dict, protocol) -> dict:
+    """One Calendar per location, over the local dates any of its courses may be booked on. Four queries."""
+    from scheduling.models import Session
+    from scheduling.selectors import availability
 
-    out: list[Slot] = []
-    start = first
-    while start <= last:
-        end = min(last, start + timedelta(days=MAX_SLOT_RANGE_DAYS))
-        out += free_slots_for(location=location, start_date=start, end_date=end, now=now, protocol=protocol)
-        start = end + timedelta(days=1)
-    return out
+    spans: dict = {}  # location id -> (first, last) local date
+    for _, last, _, (first, final) in todo:
+        low, high = spans.get(last.location_id, (first, final))
+        spans[last.location_id] = (min(low, first), max(high, final))
+    start = min(day_bounds(first, locations[lid].zone)[0] for lid, (first, _) in spans.items())
+    end = max(day_bounds(final, locations[lid].zone)[1] for lid, (_, final) in spans.items())
+    free = availability(location_ids=list(spans), start=start, end=end)
+    patient_busy: dict = {}
+    for patient_id, busy_start, busy_end in Session.objects.filter(
+        patient_id__in={c.patient_id for c, *_ in todo},
+        status__in=Session.ACTIVE_STATUSES,
+        start__lt=end,
+        end__gt=start,
+    ).values_list("patient_id", "start", "end"):
+        patient_busy.setdefault(patient_id, []).append((busy_start, busy_end))
+    calendars = {}
+    for location_id, (first, final) in spans.items():
+        tz = locations[location_id].zone
+        hours = slots.expand_hours(rules=free.hours.get(location_id, []), start_date=first, end_date=final, tz=tz)
+        calendars[location_id] = Calendar(
+            location_id=location_id,
+            tz=tz,
+            length=timedelta(minutes=protocol.session_minutes),
+            hours=hours,
+            # Shared lists: a session placed at one location makes its clinician busy at the others too.
+            busy=free.busy,
+            patient_busy=patient_busy,
+        )
+    return calendars
 
 
-def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None = None) -> list:
+def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None = None, protocol=None) -> list:
     """Ids of active courses (ordered, after `after`) with nothing booked, a treatment done, the window not passed
-    and no open auto_booking_failed flag. Two queries: the zones of the locations and the courses."""
+    and no open auto_booking_failed flag. Two queries (the zones of the locations, the courses), and the
+    protocol unless given."""
     from scheduling.due import courses_without_booking
 
-    courses = courses_without_booking(now=now, not_overdue=True, exclude_failed_booking=True).filter(
+    courses = courses_without_booking(protocol=protocol, now=now, not_overdue=True, exclude_failed_booking=True).filter(
         patient__status="active"
     )
     if after is not None:
@@ -196,17 +336,18 @@ def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None
 
 
 def plan_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) -> dict:
-    """The daily sweep: plan every active course that has nothing booked, chunk by chunk."""
+    """The daily sweep: plan every active course that has nothing booked, a chunk at a time."""
     from scheduling.models import Protocol
 
     counts = {"booked": 0, "failed": 0, "already_booked": 0, "skipped": 0}
-    if not Protocol.active().auto_book:
+    protocol = Protocol.active()
+    if not protocol.auto_book:
         return counts
     after = None
     while True:
-        ids = plan_candidates(after=after, limit=chunk_size, now=now)
-        for course_id in ids:
-            counts[course_plan_next(course_id=course_id, now=now).outcome] += 1
+        ids = plan_candidates(after=after, limit=chunk_size, now=now, protocol=protocol)
+        for result in (courses_plan(course_ids=ids, now=now, protocol=protocol) if ids else {}).values():
+            counts[result.outcome] += 1
         if len(ids) < chunk_size:
             return counts
         after = ids[-1]

@@ -1,5 +1,6 @@
 """Reads for scheduling: pre-joined querysets and the free-slot search."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -97,6 +98,39 @@ def treatments_near(*, patient: Patient, start: datetime, days: int, exclude=Non
     return [(local_date(r.session.start, r.session.location.zone), r.total_units) for r in records]
 
 
+@dataclass(frozen=True)
+class Availability:
+    """What the slot search needs for some locations over [start, end): the working-hours rules per
+    location and, per clinician with hours there, the intervals they are busy (any location's active
+    sessions, time off)."""
+
+    hours: dict  # location id -> [slots.HoursRule]
+    busy: dict  # clinician id -> [(start, end)]
+
+
+def availability(*, location_ids, start: datetime, end: datetime, clinician=None) -> Availability:
+    """Three queries whatever the number of sessions: working hours, time off, active sessions."""
+    hours_rows = WorkingHours.objects.filter(location_id__in=location_ids, clinician__active=True)
+    if clinician is not None:
+        hours_rows = hours_rows.filter(clinician=clinician)
+    hours: dict = {}
+    for location_id, cid, weekday, start_time, end_time in hours_rows.values_list(
+        "location_id", "clinician_id", "weekday", "start_time", "end_time"
+    ):
+        hours.setdefault(location_id, []).append(slots.HoursRule(cid, weekday, start_time, end_time))
+    clinician_ids = hours_rows.values("clinician_id")
+    busy: dict = {}
+    for cid, busy_start, busy_end in TimeOff.objects.filter(
+        clinician_id__in=clinician_ids, start__lt=end, end__gt=start
+    ).values_list("clinician_id", "start", "end"):
+        busy.setdefault(cid, []).append((busy_start, busy_end))
+    for cid, busy_start, busy_end in Session.objects.filter(
+        clinician_id__in=clinician_ids, status__in=Session.ACTIVE_STATUSES, start__lt=end, end__gt=start
+    ).values_list("clinician_id", "start", "end"):
+        busy.setdefault(cid, []).append((busy_start, busy_end))
+    return Availability(hours=hours, busy=busy)
+
+
 def free_slots_for(
     *,
     location: Location,
@@ -109,9 +143,9 @@ def free_slots_for(
     """Free slots of `session_minutes` at `location` for local dates start_date..end_date inclusive.
 
     Four queries whatever the number of sessions: the active protocol (unless
-    given), the working hours, the time off and the active sessions that overlap
-    the range. A clinician busy at another location is busy here too. Slots that
-    start before `now` (default: the current time) are left out.
+    given) and `availability` (working hours, time off, active sessions). A
+    clinician busy at another location is busy here too. Slots that start before
+    `now` (default: the current time) are left out.
     """
     if end_date < start_date:
         raise ValueError("end_date before start_date")
@@ -123,33 +157,12 @@ def free_slots_for(
     tz = location.zone
     range_start, _ = day_bounds(start_date, tz)
     _, range_end = day_bounds(end_date, tz)
-
-    hours_rows = WorkingHours.objects.filter(location=location, clinician__active=True)
-    if clinician is not None:
-        hours_rows = hours_rows.filter(clinician=clinician)
-    rules = [
-        slots.HoursRule(cid, weekday, start_time, end_time)
-        for cid, weekday, start_time, end_time in hours_rows.values_list(
-            "clinician_id", "weekday", "start_time", "end_time"
-        )
-    ]
-    clinician_ids = hours_rows.values("clinician_id")
-    busy: dict = {}
-    for cid, start, end in TimeOff.objects.filter(
-        clinician_id__in=clinician_ids, start__lt=range_end, end__gt=range_start
-    ).values_list("clinician_id", "start", "end"):
-        busy.setdefault(cid, []).append((start, end))
-    for cid, start, end in Session.objects.filter(
-        clinician_id__in=clinician_ids,
-        status__in=Session.ACTIVE_STATUSES,
-        start__lt=range_end,
-        end__gt=range_start,
-    ).values_list("clinician_id", "start", "end"):
-        busy.setdefault(cid, []).append((start, end))
+    free = availability(location_ids=[location.id], start=range_start, end=range_end, clinician=clinician)
+    rules = free.hours.get(location.id, [])
 
     out: list[slots.Slot] = []
     for cid, hours in slots.expand_hours(rules=rules, start_date=start_date, end_date=end_date, tz=tz).items():
-        for start, end in slots.free_slots(hours=hours, busy=busy.get(cid, []), length=length):
+        for start, end in slots.free_slots(hours=hours, busy=free.busy.get(cid, []), length=length):
             if start >= now:
                 out.append(slots.Slot(cid, location.id, start, end))
     out.sort(key=lambda s: (s.start, str(s.clinician_id)))
