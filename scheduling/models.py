@@ -204,6 +204,8 @@ class Session(models.Model):
             models.Index(fields=["location", "start"]),
             models.Index(fields=["patient", "start"]),
             models.Index(fields=["status", "start"]),
+            # A course's last completed treatment and its upcoming one (the due list, the sweeps).
+            models.Index(fields=["course", "kind", "status", "start"], name="session_course_kind_status"),
         ]
 
     def __str__(self) -> str:

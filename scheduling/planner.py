@@ -17,6 +17,7 @@ run or a second worker books nothing (it waits for the first one's locks, then
 sees its sessions). On SQLite, BEGIN IMMEDIATE serialises writers.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -57,8 +58,9 @@ def next_target(last_start: datetime, tz: ZoneInfo, protocol) -> Target:
     )
 
 
-def rank_slots(*, slots: Iterable[Slot], target: datetime, clinician_id) -> list[Slot]:
-    """The same clinician's slots first, then everyone else's; each nearest to the target, ties to the earlier."""
+def slot_preference(*, target: datetime, clinician_id):
+    """Sort key: the same clinician's slots first, then everyone else's; each nearest to the target, ties to the
+    earlier."""
     # In UTC: two datetimes sharing a ZoneInfo subtract as wall-clock times, an hour off across a DST change.
     target = target.astimezone(UTC)
 
@@ -66,7 +68,12 @@ def rank_slots(*, slots: Iterable[Slot], target: datetime, clinician_id) -> list
         start = slot.start.astimezone(UTC)
         return (slot.clinician_id != clinician_id, abs(start - target), start, str(slot.clinician_id))
 
-    return sorted(slots, key=key)
+    return key
+
+
+def rank_slots(*, slots: Iterable[Slot], target: datetime, clinician_id) -> list[Slot]:
+    """The slots in the order the planner tries them (`slot_preference`)."""
+    return sorted(slots, key=slot_preference(target=target, clinician_id=clinician_id))
 
 
 def candidate_days(target: Target, today: date) -> tuple[date, date] | None:
@@ -95,10 +102,11 @@ class Calendar:
     patient_busy: dict[object, list[Interval]] = field(default_factory=dict)
 
     def _free(self, interval: Interval, clinician_id, patient_id) -> bool:
-        return (
-            slots.fits_hours(start=interval[0], end=interval[1], hours=self.hours.get(clinician_id, ()))
-            and not any(slots.overlaps(interval, b) for b in self.busy.get(clinician_id, ()))
-            and not any(slots.overlaps(interval, b) for b in self.patient_busy.get(patient_id, ()))
+        # Plain comparisons: every interval here is in UTC (the target is converted, rows come from the database).
+        start, end = interval
+        busy = (*self.busy.get(clinician_id, ()), *self.patient_busy.get(patient_id, ()))
+        return slots.fits_hours(start=start, end=end, hours=self.hours.get(clinician_id, ())) and not any(
+            b_start < end and start < b_end for b_start, b_end in busy
         )
 
     def place(self, *, target: Target, clinician_id, patient_id, days: tuple[date, date], now: datetime) -> Slot | None:
@@ -114,18 +122,19 @@ class Calendar:
         first, _ = day_bounds(days[0], self.tz)
         _, last = day_bounds(days[1], self.tz)
         patient_busy = self.patient_busy.get(patient_id, [])
-        free = [
-            Slot(cid, self.location_id, slot_start, slot_end)
-            for cid, hours in self.hours.items()
-            for slot_start, slot_end in slots.free_slots(
+        nearest = []  # per clinician, the free slots just before and just after the target
+        for cid, hours in self.hours.items():
+            free = slots.free_slots(
                 hours=[h for h in hours if first <= h[0] < last],
                 busy=self.busy.get(cid, []) + patient_busy,
                 length=self.length,
-            )
-            if slot_start >= now
-        ]
-        ranked = rank_slots(slots=free, target=target.start, clinician_id=clinician_id)
-        return self._take(ranked[0], patient_id) if ranked else None
+            )  # sorted by start, in UTC
+            free = free[bisect_left(free, (now,)) :]
+            at = bisect_left(free, (start,))
+            nearest += [Slot(cid, self.location_id, *f) for f in free[max(at - 1, 0) : at + 1]]
+        if not nearest:
+            return None
+        return self._take(min(nearest, key=slot_preference(target=start, clinician_id=clinician_id)), patient_id)
 
     def _take(self, slot: Slot, patient_id) -> Slot:
         self.busy.setdefault(slot.clinician_id, []).append((slot.start, slot.end))
