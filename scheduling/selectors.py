@@ -131,21 +131,27 @@ def availability(*, location_ids, start: datetime, end: datetime, clinician=None
     return Availability(hours=hours, busy=busy)
 
 
-def free_slots_for(
+def free_slots_for(*, location: Location, **options) -> list[slots.Slot]:
+    """Free slots at one location (`free_slots_at`)."""
+    return free_slots_at(locations=[location], **options)
+
+
+def free_slots_at(
     *,
-    location: Location,
+    locations: list[Location],
     clinician=None,
     start_date: date,
     end_date: date,
     now: datetime | None = None,
     protocol: Protocol | None = None,
 ) -> list[slots.Slot]:
-    """Free slots of `session_minutes` at `location` for local dates start_date..end_date inclusive.
+    """Free slots of `session_minutes` at the locations, for local dates start_date..end_date inclusive
+    (each location's own), sorted by start.
 
-    Four queries whatever the number of sessions: the active protocol (unless
-    given) and `availability` (working hours, time off, active sessions). A
-    clinician busy at another location is busy here too. Slots that start before
-    `now` (default: the current time) are left out.
+    Four queries whatever the number of sessions and locations: the active
+    protocol (unless given) and `availability` (working hours, time off, active
+    sessions). A clinician busy at another location is busy here too. Slots that
+    start before `now` (default: the current time) are left out.
     """
     if end_date < start_date:
         raise ValueError("end_date before start_date")
@@ -154,18 +160,23 @@ def free_slots_for(
     protocol = protocol or Protocol.active()
     length = timedelta(minutes=protocol.session_minutes)
     now = now or timezone.now()
-    tz = location.zone
-    range_start, _ = day_bounds(start_date, tz)
-    _, range_end = day_bounds(end_date, tz)
-    free = availability(location_ids=[location.id], start=range_start, end=range_end, clinician=clinician)
-    rules = free.hours.get(location.id, [])
+    if not locations:
+        return []
+    range_start = min(day_bounds(start_date, loc.zone)[0] for loc in locations)
+    range_end = max(day_bounds(end_date, loc.zone)[1] for loc in locations)
+    free = availability(
+        location_ids=[loc.id for loc in locations], start=range_start, end=range_end, clinician=clinician
+    )
 
     out: list[slots.Slot] = []
-    for cid, hours in slots.expand_hours(rules=rules, start_date=start_date, end_date=end_date, tz=tz).items():
-        for start, end in slots.free_slots(hours=hours, busy=free.busy.get(cid, []), length=length):
-            if start >= now:
-                out.append(slots.Slot(cid, location.id, start, end))
-    out.sort(key=lambda s: (s.start, str(s.clinician_id)))
+    for loc in locations:
+        rules = free.hours.get(loc.id, [])
+        expanded = slots.expand_hours(rules=rules, start_date=start_date, end_date=end_date, tz=loc.zone)
+        for cid, hours in expanded.items():
+            for start, end in slots.free_slots(hours=hours, busy=free.busy.get(cid, []), length=length):
+                if start >= now:
+                    out.append(slots.Slot(cid, loc.id, start, end))
+    out.sort(key=lambda s: (s.start, str(s.clinician_id), str(s.location_id)))
     return out
 
 

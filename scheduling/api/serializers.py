@@ -126,7 +126,7 @@ class ProtocolSerializer(serializers.ModelSerializer):
 
 
 class SlotQuerySerializer(serializers.Serializer):
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all())
+    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all(), required=False)
     clinician = serializers.PrimaryKeyRelatedField(queryset=Clinician.objects.all(), required=False)
     # `from` is a Python keyword: the view maps it.
     from_date = serializers.DateField(required=False)

@@ -208,7 +208,7 @@ class SlotList(GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("location", str, required=True),
+            OpenApiParameter("location", str, description="a location's id (default: every location)"),
             OpenApiParameter("clinician", str),
             OpenApiParameter("from", str, description="local date of the location, YYYY-MM-DD (default today)"),
             OpenApiParameter("to", str, description="inclusive local date; to − from ≤ 31 days (default from + 6)"),
@@ -234,8 +234,12 @@ class SlotList(GenericAPIView):
         if not query.is_valid():
             renamed = {{"from_date": "from", "to_date": "to"}.get(k, k): v for k, v in query.errors.items()}
             raise serializers.ValidationError(renamed)
-        location = query.validated_data["location"]
-        start_date = query.validated_data.get("from_date") or today_in(location.zone)
+        location = query.validated_data.get("location")
+        locations = [location] if location else list(Location.objects.all())
+        if not locations:
+            return Response([])
+        # Without a location, "today" is the earliest one among the clinic's zones (past slots are left out).
+        start_date = query.validated_data.get("from_date") or min(today_in(loc.zone) for loc in locations)
         end_date = query.validated_data.get("to_date") or start_date + timedelta(days=6)
         if end_date < start_date:
             raise ValidationFailed("`to` is before `from`.", fields={"to": ["Must not be before from."]})
@@ -244,8 +248,8 @@ class SlotList(GenericAPIView):
                 f"At most {selectors.MAX_SLOT_RANGE_DAYS} days from `from` to `to`.",
                 fields={"to": [f"At most {selectors.MAX_SLOT_RANGE_DAYS} days after from."]},
             )
-        found = selectors.free_slots_for(
-            location=location,
+        found = selectors.free_slots_at(
+            locations=locations,
             clinician=query.validated_data.get("clinician"),
             start_date=start_date,
             end_date=end_date,

@@ -9,7 +9,7 @@ import time_machine
 
 from clinic.models import AuditLog
 from clinic.timezones import shift_days_keep_wall_clock
-from scheduling.models import Session
+from scheduling.models import Protocol, Session
 from tests.factories import (
     ClinicianFactory,
     LocationFactory,
@@ -98,13 +98,31 @@ def test_bad_slot_queries_are_validation_errors(location, clinician, front_desk_
     assert field in response.json()["fields"]
 
 
-def test_a_31_day_range_is_allowed_and_a_missing_location_is_refused(location, clinician, front_desk_client):
+def test_a_31_day_range_is_allowed_and_an_unknown_location_is_refused(location, clinician, front_desk_client):
     assert slots(front_desk_client, location, TUESDAY, TUESDAY + timedelta(days=31)).status_code == 200
-    missing = front_desk_client.get("/api/v1/slots/", {"from": "2027-01-05", "to": "2027-01-06"})
-    assert missing.status_code == 400
-    assert "location" in missing.json()["fields"]
     unknown = front_desk_client.get("/api/v1/slots/", {"location": str(uuid.uuid4())})
     assert unknown.status_code == 400
+    assert "location" in unknown.json()["fields"]
+
+
+def test_without_a_location_slots_come_from_every_location_in_its_own_zone(
+    location, clinician, front_desk_client, django_assert_num_queries
+):
+    london = LocationFactory(name="London Bridge", time_zone="Europe/London")
+    WorkingHoursFactory(
+        clinician=ClinicianFactory(locations=[london]),
+        location=london,
+        weekday=TUESDAY.weekday(),
+        start_time=time(8),
+        end_time=time(9),
+    )
+    Protocol.active()
+    # 1 token and user, 2 roles, 3 locations, 4 protocol, 5 working hours, 6 time off, 7 active sessions
+    with django_assert_num_queries(7):
+        rows = front_desk_client.get("/api/v1/slots/", {"from": str(TUESDAY), "to": str(TUESDAY)}).json()
+    in_london = [r for r in rows if r["location"] == str(london.id)]
+    assert local_times(in_london, "Europe/London") == ["08:00", "08:30"]
+    assert local_times([r for r in rows if r["location"] == str(location.id)], "America/New_York")[0] == "09:00"
 
 
 def _fill(clinician, location, count: int) -> None:
