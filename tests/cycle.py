@@ -81,3 +81,24 @@ def diary(patient, first: date, headache_days: list[int], days: int = 28):
             migraine_days=min(value, 8),
             acute_medication_days=min(value, 4),
         )
+
+
+def no_benefit_course(*, location, today: date, hour: int = 9, next_hour: int | None = None, next_in_days: int = 60):
+    """A course (its own clinician) of three treatments 84 days apart, the first 208 days before `today`,
+    whose third cycle shows no benefit (16 per 28 days against a baseline of 20: −20 %); its fourth
+    treatment is already booked `next_in_days` after `today` at `next_hour` (default `hour`)."""
+    clinician = ClinicianFactory(locations=[location])
+    t1 = today - timedelta(days=168 + 40)
+    course = treated_course(
+        location=location, clinician=clinician, treated_on=[t1 + timedelta(days=84 * k) for k in range(3)], hour=hour
+    )
+    diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
+    diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
+    SessionFactory(
+        patient=course.patient,
+        course=course,
+        clinician=clinician,
+        location=location,
+        start=at(today + timedelta(days=next_in_days), hour if next_hour is None else next_hour, tz=location.zone),
+    )
+    return course

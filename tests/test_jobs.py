@@ -17,7 +17,7 @@ from patients import review
 from patients.models import ReviewFlag
 from scheduling import planner
 from scheduling.models import Session
-from tests.cycle import at, clinic, diary, treated_course
+from tests.cycle import at, clinic, diary, no_benefit_course, treated_course
 from tests.factories import ClinicianFactory, SessionFactory
 
 MY_JOBS = ("scheduling.plan_next_sessions", "patients.assess_responses", "scheduling.flag_overdue")
@@ -81,22 +81,7 @@ def population(location, n: int, *, work: bool = True) -> None:
         # overdue: treated 120 days ago, nothing booked
         treated_course(location=location, clinician=clinician, treated_on=[TODAY - timedelta(days=120)], hour=10 + i)
         # no benefit in the third cycle (the next one is booked, so the planner leaves it)
-        t1 = TODAY - timedelta(days=168 + 40)
-        course = treated_course(
-            location=location,
-            clinician=clinician,
-            treated_on=[t1 + timedelta(days=84 * k) for k in range(3)],
-            hour=12 + i,
-        )
-        diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
-        diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
-        SessionFactory(
-            patient=course.patient,
-            course=course,
-            clinician=clinician,
-            location=location,
-            start=at(TODAY + timedelta(days=60), 12 + i),
-        )
+        no_benefit_course(location=location, today=TODAY, hour=12 + i)
 
 
 @pytest.fixture
@@ -221,21 +206,8 @@ def test_the_planning_sweep_takes_the_same_queries_however_many_it_books(locatio
 
 def population_all_flagged(location, n: int) -> None:
     """n courses that each deserve a no_benefit flag (third cycle at 16 against 20), the next one booked."""
-    t1 = TODAY - timedelta(days=168 + 40)
     for i in range(n):
-        clinician = ClinicianFactory(locations=[location])
-        course = treated_course(
-            location=location, clinician=clinician, treated_on=[t1 + timedelta(days=84 * k) for k in range(3)]
-        )
-        diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
-        diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
-        SessionFactory(
-            patient=course.patient,
-            course=course,
-            clinician=clinician,
-            location=location,
-            start=at(TODAY + timedelta(days=60), 9 + i % 8),
-        )
+        no_benefit_course(location=location, today=TODAY, next_hour=9 + i % 8)
 
 
 @pytest.mark.postgres

@@ -22,8 +22,8 @@ from patients import review
 from patients.models import ReviewFlag
 from scheduling import planner
 from scheduling.models import Protocol, Session
-from tests.cycle import at, clinic, diary, treated_course
-from tests.factories import ClinicianFactory, ReviewFlagFactory, SessionFactory
+from tests.cycle import at, clinic, no_benefit_course, treated_course
+from tests.factories import ReviewFlagFactory
 
 THREADS = 8
 NOW = datetime(2027, 1, 5, 20, tzinfo=UTC)  # 15:00 in New York
@@ -77,24 +77,7 @@ def test_planning_sweeps_racing_book_each_course_once(transactional_db, now):
 
 def _no_benefit_courses(location, n: int) -> list:
     """n courses whose third cycle shows no benefit (16 against 20) and that are overdue for nothing else."""
-    t1 = TODAY - timedelta(days=168 + 40)
-    courses = []
-    for i in range(n):
-        clinician = ClinicianFactory(locations=[location])
-        course = treated_course(
-            location=location, clinician=clinician, treated_on=[t1 + timedelta(days=84 * k) for k in range(3)]
-        )
-        diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
-        diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
-        SessionFactory(
-            patient=course.patient,
-            course=course,
-            clinician=clinician,
-            location=location,
-            start=at(TODAY + timedelta(days=40), 9 + i),
-        )
-        courses.append(course)
-    return courses
+    return [no_benefit_course(location=location, today=TODAY, next_hour=9 + i, next_in_days=40) for i in range(n)]
 
 
 @pytest.mark.slow

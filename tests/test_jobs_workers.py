@@ -12,8 +12,7 @@ from patients import tasks as patients_tasks
 from patients.models import ReviewFlag
 from scheduling import tasks as scheduling_tasks
 from scheduling.models import Session
-from tests.cycle import NEW_YORK, at, clinic, diary, treated_course
-from tests.factories import ClinicianFactory, SessionFactory
+from tests.cycle import NEW_YORK, clinic, no_benefit_course, treated_course
 from tests.workers import running_worker, wait_for
 
 
@@ -40,26 +39,7 @@ def _clinic_with_work():
         )
         for i in range(6)
     ]
-    t1 = today - timedelta(days=168 + 40)
-    no_benefit = []
-    for i in range(3):
-        clinician = ClinicianFactory(locations=[location])
-        course = treated_course(
-            location=location,
-            clinician=clinician,
-            treated_on=[t1 + timedelta(days=84 * k) for k in range(3)],
-            hour=9 + i,
-        )
-        diary(course.patient, t1 - timedelta(days=84), [20, 20, 20])
-        diary(course.patient, t1, [18, 18, 18, 17, 17, 17, 16])
-        SessionFactory(
-            patient=course.patient,
-            course=course,
-            clinician=clinician,
-            location=location,
-            start=at(today + timedelta(days=50), 9 + i),
-        )
-        no_benefit.append(course)
+    no_benefit = [no_benefit_course(location=location, today=today, hour=9 + i, next_in_days=50) for i in range(3)]
     overdue = [
         treated_course(location=location, clinician=lee, treated_on=[today - timedelta(days=130)], hour=14 + i)
         for i in range(2)
