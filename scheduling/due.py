@@ -39,12 +39,23 @@ def _open_flag(kind: str) -> Exists:
     return Exists(ReviewFlag.objects.filter(course=OuterRef("pk"), kind=kind, status=ReviewFlag.Status.OPEN))
 
 
+def last_treatments() -> QuerySet[Session]:
+    """Each course's last completed treatment: no later completed treatment of the same course."""
+    later = Session.objects.filter(
+        course=OuterRef("course_id"),
+        kind=Session.Kind.TREATMENT,
+        status=Session.Status.COMPLETED,
+        start__gt=OuterRef("start"),
+    )
+    return Session.objects.filter(kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED).exclude(Exists(later))
+
+
 def _before_local_day(zones: list[str], day_of: dict[str, date]) -> Q:
-    """The last treatment started before the local day `day_of[zone]` began, in its own location's zone."""
+    """A session that started before the local day `day_of[zone]` began, in its own location's zone."""
     condition = Q(pk__in=[])
     for zone in zones:
         start, _ = day_bounds(day_of[zone], ZoneInfo(zone))
-        condition |= Q(last_time_zone=zone, last_treatment_start__lt=start)
+        condition |= Q(location__time_zone=zone, start__lt=start)
     return condition
 
 
@@ -61,38 +72,39 @@ def courses_without_booking(
 
     Annotated with `last_treatment_start`, `last_location_id`, `last_time_zone` and
     `last_cycle` (of the last completed treatment). Two queries to build (the active protocol
-    unless given, the zones of the locations), one to run.
+    unless given, the zones of the locations), one to run. The date conditions are put on
+    the last treatments themselves (`last_treatments`), real columns whose statistics
+    PostgreSQL can use, not on the annotations.
     """
     protocol = protocol or Protocol.active()
     now = now or timezone.now()
+    last = last_treatments()
+    if within_days is not None or overdue_only or not_overdue:
+        zones = sorted(set(Location.objects.values_list("time_zone", flat=True)))
+        today = {zone: local_date(now, ZoneInfo(zone)) for zone in zones}
+        # overdue ⇔ last local date + interval + window < today ⇔ last began before the day (today − interval − window).
+        late = timedelta(days=protocol.interval_days + protocol.window_days)
+        overdue = _before_local_day(zones, {zone: today[zone] - late for zone in zones})
+        if overdue_only:
+            last = last.filter(overdue)
+        if not_overdue:
+            last = last.exclude(overdue)
+        if within_days is not None:
+            # due_from ≤ today + within ⇔ last local date ≤ today + within − min_interval.
+            shift = timedelta(days=within_days - protocol.min_interval_days + 1)
+            last = last.filter(_before_local_day(zones, {zone: today[zone] + shift for zone in zones}))
     courses = (
-        Course.objects.filter(status=Course.Status.ACTIVE)
+        Course.objects.filter(status=Course.Status.ACTIVE, pk__in=last.values("course_id"))
         .annotate(
             last_treatment_start=_last_treatment("start"),
             last_location_id=_last_treatment("location_id"),
             last_time_zone=_last_treatment("location__time_zone"),
             last_cycle=_last_treatment("cycle_number"),
         )
-        .filter(last_treatment_start__isnull=False)
         .exclude(upcoming_treatment())
     )
     if exclude_failed_booking:
         courses = courses.exclude(_open_flag(ReviewFlag.Kind.AUTO_BOOKING_FAILED))
-    if within_days is None and not overdue_only and not not_overdue:
-        return courses
-    zones = sorted(set(Location.objects.values_list("time_zone", flat=True)))
-    today = {zone: local_date(now, ZoneInfo(zone)) for zone in zones}
-    # overdue ⇔ last local date + interval + window < today ⇔ last began before the day (today − interval − window).
-    late = timedelta(days=protocol.interval_days + protocol.window_days)
-    overdue = _before_local_day(zones, {zone: today[zone] - late for zone in zones})
-    if overdue_only:
-        courses = courses.filter(overdue)
-    if not_overdue:
-        courses = courses.exclude(overdue)
-    if within_days is not None:
-        # due_from ≤ today + within ⇔ last local date ≤ today + within − min_interval.
-        shift = timedelta(days=within_days - protocol.min_interval_days + 1)
-        courses = courses.filter(_before_local_day(zones, {zone: today[zone] + shift for zone in zones}))
     return courses
 
 
