@@ -195,13 +195,23 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
     results = {course_id: PlanResult("skipped", reason="course not active") for course_id in course_ids}
     if not protocol.auto_book:
         return dict.fromkeys(course_ids, PlanResult("skipped", reason="auto_book is off"))
+    # FOR NO KEY UPDATE: a booking inserting a session of the course takes FOR KEY SHARE on it while it holds
+    # the patient; FOR UPDATE here would deadlock with it once this batch asks for the patient.
     courses = {
         c.pk: c
-        for c in Course.objects.select_for_update(of=("self",))
+        for c in Course.objects.select_for_update(of=("self",), no_key=True)
         .select_related("patient")
         .filter(pk__in=course_ids, status=Course.Status.ACTIVE)
         .order_by("pk")
     }
+    # The patients next (the booking lock order), before reading their sessions: a booking that held one
+    # has committed by now, so its session is seen and the course is not booked twice.
+    patient_status = dict(
+        Patient.objects.select_for_update()
+        .filter(pk__in={c.patient_id for c in courses.values()})
+        .order_by("pk")
+        .values_list("pk", "status")
+    )
     treatments: dict = {}
     for session in (
         Session.objects.filter(
@@ -219,7 +229,7 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
     for course_id, course in courses.items():
         sessions = treatments.get(course_id, [])
         completed = [s for s in sessions if s.status == Session.Status.COMPLETED]
-        if course.patient.status != Patient.Status.ACTIVE:
+        if patient_status[course.patient_id] != Patient.Status.ACTIVE:
             results[course_id] = PlanResult("skipped", reason="patient paused or discharged")
         elif len(completed) < len(sessions):
             results[course_id] = PlanResult("already_booked")
@@ -238,10 +248,8 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
     if not todo:
         return results
 
-    # Lock the patients, then every clinician with hours at these locations (the booking lock order).
+    # Then every clinician with hours at these locations (the booking lock order: patients, clinicians).
     location_ids = {last.location_id for _, last, _, _ in todo}
-    patient_ids = {course.patient_id for course, *_ in todo}
-    list(Patient.objects.select_for_update().filter(pk__in=patient_ids).order_by("pk").values_list("pk"))
     list(
         Clinician.objects.select_for_update()
         .filter(pk__in=WorkingHours.objects.filter(location_id__in=location_ids).values("clinician_id"))
