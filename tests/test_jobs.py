@@ -173,8 +173,8 @@ def test_the_overdue_sweep_takes_the_same_queries_for_10_and_200_patients(locati
 
 
 # The planning sweep, whatever the number of patients and of courses it books: 1 protocol, 2 location zones,
-# 3 courses with nothing booked; then per chunk: 4 savepoint, 5 course locks, 6 their treatments, 7 locations,
-# 8 patient locks, 9 clinician locks, 10 working hours, 11 time off, 12 clinicians' sessions, 13 patients' sessions,
+# 3 courses with nothing booked; then per chunk: 4 savepoint, 5 course locks, 6 patient locks, 7 their treatments,
+# 8 locations, 9 clinician locks, 10 working hours, 11 time off, 12 clinicians' sessions, 13 patients' sessions,
 # 14 insert of the sessions, 15 reminder policy, 16 insert of the notifications, 17 release.
 PLAN_SWEEP_QUERIES = 17
 
