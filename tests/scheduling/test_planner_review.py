@@ -86,3 +86,30 @@ def test_a_front_desk_booking_and_the_planner_on_one_course_neither_deadlock_nor
     assert outcome == {"plan": "already_booked"}
     upcoming = Session.objects.filter(course=course, status__in=Session.UPCOMING_STATUSES)
     assert list(upcoming.values_list("clinician_id", "start")) == [(patel.pk, at(TARGET_DAY, 10))]
+
+
+def test_one_batch_over_two_zones_and_a_clinician_at_two_locations_books_each_at_its_own_local_time(db, now):
+    from tests.factories import ClinicianFactory, SessionFactory, WorkingHoursFactory
+
+    manhattan, (lee, _) = clinic()
+    london, (smith, _) = clinic(name="London", zone="Europe/London")
+    brooklyn, _ = clinic(name="Brooklyn", clinicians=0)
+    for weekday in range(7):
+        WorkingHoursFactory(clinician=lee, location=brooklyn, weekday=weekday, start_time="18:00", end_time="20:00")
+    ny = treated_course(location=manhattan, clinician=lee, treated_on=[LAST])
+    uk = treated_course(location=london, clinician=smith, treated_on=[LAST])
+    # The patient is busy at 09:00 in Brooklyn; Dr Lee has a Brooklyn session at 09:30 (another patient).
+    SessionFactory(
+        clinician=ClinicianFactory(),
+        location=brooklyn,
+        patient=ny.patient,
+        course=ny,
+        kind="consultation",
+        start=at(TARGET_DAY, 9),
+    )
+    SessionFactory(clinician=lee, location=brooklyn, kind="consultation", start=at(TARGET_DAY, 9, 30))
+    results = planner.courses_plan(course_ids=[ny.pk, uk.pk])
+    assert {r.outcome for r in results.values()} == {"booked"}
+    booked = {s.course_id: s for s in Session.objects.filter(auto_booked=True)}
+    assert (booked[ny.pk].clinician_id, booked[ny.pk].start) == (lee.pk, at(TARGET_DAY, 10))
+    assert (booked[uk.pk].clinician_id, booked[uk.pk].start) == (smith.pk, at(TARGET_DAY, 9, tz=london.zone))
