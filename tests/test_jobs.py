@@ -18,7 +18,7 @@ from patients.models import ReviewFlag
 from scheduling import planner
 from scheduling.models import Session
 from tests.cycle import at, clinic, diary, no_benefit_course, treated_course
-from tests.factories import ClinicianFactory, SessionFactory
+from tests.factories import ClinicianFactory, LocationFactory, SessionFactory
 
 MY_JOBS = ("scheduling.plan_next_sessions", "patients.assess_responses", "scheduling.flag_overdue")
 NOW = datetime(2027, 1, 5, 20, tzinfo=UTC)  # 15:00 in New York
@@ -202,6 +202,24 @@ def test_the_planning_sweep_takes_the_same_queries_however_many_it_books(locatio
     with django_assert_num_queries(PLAN_SWEEP_QUERIES):
         assert planner.plan_sweep() == {"booked": due, "failed": 0, "already_booked": 0, "skipped": 0}
     assert Session.objects.filter(auto_booked=True).count() == due
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+def test_planning_across_zones_with_failures_takes_the_same_queries_at_any_scale(
+    location, scale, django_assert_num_queries
+):
+    """New York books 3 × scale courses; London, where nobody works, fails scale courses: still one batch."""
+    ReminderPolicy.current()
+    london = LocationFactory(name="London Bridge", time_zone="Europe/London")
+    colleague = ClinicianFactory(locations=[location, london])
+    for i in range(3 * scale):
+        treated_course(location=location, clinician=colleague, treated_on=[TODAY - timedelta(days=2)], hour=9 + i)
+    for i in range(scale):
+        treated_course(location=london, clinician=colleague, treated_on=[TODAY - timedelta(days=3)], hour=9 + i)
+    # The sweep's queries, and 2 for the auto_booking_failed flags: 18 the existing flags, 19 their insert.
+    with django_assert_num_queries(PLAN_SWEEP_QUERIES + 2):
+        assert planner.plan_sweep() == {"booked": 3 * scale, "failed": scale, "already_booked": 0, "skipped": 0}
+    assert ReviewFlag.objects.filter(kind="auto_booking_failed").count() == scale
 
 
 def population_all_flagged(location, n: int) -> None:
