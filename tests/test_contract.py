@@ -37,13 +37,12 @@ from tests.factories import (
     DiaryEntryFactory,
     LocationFactory,
     PatientFactory,
-    PriorPreventiveFactory,
     ReviewFlagFactory,
     SessionFactory,
     TimeOffFactory,
     TreatmentRecordFactory,
-    WorkingHoursFactory,
 )
+from tests.scheduling.conftest import make_eligible, open_weekdays
 
 pytestmark = pytest.mark.django_db
 
@@ -149,15 +148,6 @@ def location(db):
     return LocationFactory(name="Manhattan", time_zone="America/New_York")
 
 
-def open_weekdays(clinician, location):
-    for weekday in range(5):
-        WorkingHoursFactory(
-            clinician=clinician, location=location, weekday=weekday, start_time=time(9), end_time=time(17)
-        )
-    clinician.locations.add(location)
-    return clinician
-
-
 @pytest.fixture
 def clinician(location, clinician_user):
     return open_weekdays(ClinicianFactory(name="Dr Lee", user=clinician_user), location)
@@ -166,15 +156,6 @@ def clinician(location, clinician_user):
 @pytest.fixture
 def other_clinician(location):
     return open_weekdays(ClinicianFactory(name="Dr Patel"), location)
-
-
-def make_eligible(patient):
-    for offset in (56, 28):
-        start = date(2027, 1, 1) - timedelta(days=offset)
-        DiaryEntryFactory(patient=patient, period_start=start, period_end=start + timedelta(days=27))
-    PriorPreventiveFactory(patient=patient, drug="topiramate")
-    PriorPreventiveFactory(patient=patient, drug="propranolol")
-    return patient
 
 
 @pytest.fixture
