@@ -20,17 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.timezones import local_datetime
+from cycles.models import Course, Protocol, TreatmentRecord
 from patients.models import DiaryEntry, Patient
-from scheduling.models import (
-    Clinician,
-    Course,
-    Location,
-    Protocol,
-    Session,
-    TimeOff,
-    TreatmentRecord,
-    WorkingHours,
-)
+from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
 BATCH = 2000
 ZONES = ("America/New_York", "Europe/London")

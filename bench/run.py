@@ -68,9 +68,9 @@ def traced(results: dict, size: int, name: str):
 
 def bench_size(size: int, results: dict, measured) -> None:
     from bench.generate import build_clinic
+    from cycles.planner import plan_sweep
+    from cycles.review import responses_sweep
     from notifications.services import notifications_queue
-    from patients.review import responses_sweep
-    from scheduling.planner import plan_sweep
     from scheduling.selectors import free_slots_for
 
     call_command("flush", interactive=False, verbosity=0)

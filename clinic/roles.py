@@ -36,7 +36,7 @@ def ensure_groups() -> None:
         group, _ = Group.objects.get_or_create(name=name)
         if name == CLINIC_ADMIN:
             group.permissions.set(
-                Permission.objects.filter(content_type__app_label__in=["scheduling", "notifications", "auth"])
+                Permission.objects.filter(content_type__app_label__in=["scheduling", "cycles", "notifications", "auth"])
             )
 
 

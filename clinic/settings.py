@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "scheduling",
+    "cycles",
     "notifications",
 ]
 
@@ -258,7 +259,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionKindEnum": "scheduling.models.Session.Kind",
         "SessionStatusEnum": "scheduling.models.Session.Status",
-        "AdverseEventKindEnum": "scheduling.models.AdverseEvent.Kind",
+        "AdverseEventKindEnum": "cycles.models.AdverseEvent.Kind",
     },
 }
 

@@ -13,9 +13,8 @@ api_v1 = [
     path("", include("clinic.api.urls")),
     path("", include("patients.api.urls")),
     path("", include("scheduling.api.urls")),
+    path("", include("cycles.api.urls")),
     path("", include("notifications.api.urls")),
-    path("", include("scheduling.api.due_urls")),
-    path("", include("patients.api.flag_urls")),
 ]
 
 urlpatterns = [

@@ -39,7 +39,7 @@ class Notification(models.Model):
         "scheduling.Session", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     course = models.ForeignKey(
-        "scheduling.Course", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+        "cycles.Course", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)

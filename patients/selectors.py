@@ -1,14 +1,11 @@
 import re
-from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from clinic.timezones import local_date, today_in
 from patients import response
-from patients.models import DiaryEntry, Patient, PriorPreventive
+from patients.models import DiaryEntry, Patient
 
 _PHONE_LIKE = re.compile(r"[\d\s()+.\-]+")
 
@@ -56,59 +53,14 @@ def diary_for_patient(*, patient: Patient) -> QuerySet[DiaryEntry]:
 
 
 def diary_periods(*, patient: Patient) -> list[response.DiaryPeriod]:
-    rows = DiaryEntry.objects.filter(patient=patient).values_list(
-        "period_start", "period_end", "headache_days", "migraine_days"
-    )
-    return [response.DiaryPeriod(*row) for row in rows]
+    return periods_by_patient(patient_ids=[patient.pk]).get(patient.pk, [])
 
 
-def completed_treatments(*, patient: Patient) -> list[response.Treatment]:
-    """Completed treatment sessions, dated by the local date at their location."""
-    from scheduling.models import Session
-
-    sessions = (
-        Session.objects.filter(patient=patient, kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED)
-        .select_related("location")
-        .order_by("start")
-    )
-    return [response.Treatment(local_date(s.start, s.location.zone), s.id) for s in sessions]
-
-
-def response_for_patient(*, patient: Patient) -> response.ResponseHistory:
-    from scheduling.models import Protocol
-
-    return response.response_history(
-        periods=diary_periods(patient=patient),
-        treatments=completed_treatments(patient=patient),
-        today=today_in(ZoneInfo(patient.time_zone)),
-        threshold_pct=Protocol.active().response_threshold_pct,
-    )
-
-
-def eligibility_for_patient(*, patient: Patient) -> response.Eligibility:
-    """Baseline over the 90 days before the first treatment, or before today if untreated."""
-    from scheduling.models import Protocol
-
-    protocol = Protocol.active()
-    treatments = completed_treatments(patient=patient)
-    # Untreated: the 90 days up to and including today.
-    anchor = treatments[0].treated_on if treatments else today_in(ZoneInfo(patient.time_zone)) + timedelta(days=1)
-    failed = PriorPreventive.objects.filter(patient=patient, outcome__in=PriorPreventive.COUNTS_AS_FAILED).count()
-    return response.eligibility(
-        baseline=response.baseline_rate(diary_periods(patient=patient), anchor),
-        failed_preventives=failed,
-        min_headache_days=protocol.chronic_min_headache_days,
-        min_migraine_days=protocol.chronic_min_migraine_days,
-        min_failed_preventives=protocol.min_failed_preventives,
-    )
-
-
-def sessions_for_export(*, patient: Patient):
-    """Every session of the patient with what the FHIR export shows: one query, whatever the count."""
-    from scheduling.models import Session
-
-    return (
-        Session.objects.filter(patient=patient)
-        .select_related("clinician", "location", "treatment", "treatment__injector")
-        .order_by("start")
-    )
+def periods_by_patient(*, patient_ids) -> dict:
+    """{patient id: [DiaryPeriod, ...]} of the patients' diaries. One query."""
+    out: dict = {}
+    for patient_id, *row in DiaryEntry.objects.filter(patient_id__in=patient_ids).values_list(
+        "patient_id", "period_start", "period_end", "headache_days", "migraine_days"
+    ):
+        out.setdefault(patient_id, []).append(response.DiaryPeriod(*row))
+    return out

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from clinic.errors import ValidationFailed
+from patients import events
 from patients.models import DiaryEntry, Patient, PriorPreventive
 
 
@@ -87,8 +88,6 @@ def diary_entry_create(
             entry = DiaryEntry.objects.create(patient=patient, recorded_by=recorded_by, source=source, **data)
     except IntegrityError:
         raise _fail("period_start", "This period overlaps another diary period.") from None
-    # Every diary entry re-runs the response review (DESIGN.md §4), after commit.
-    from patients import tasks
-
-    transaction.on_commit(lambda: tasks.assess_patient.delay(str(entry.patient_id)))
+    # Every diary entry re-runs the response review (DESIGN.md §4); cycles/ listens.
+    events.diary_recorded.send(sender=DiaryEntry, patient_id=entry.patient_id)
     return entry

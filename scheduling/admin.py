@@ -1,16 +1,6 @@
 from django.contrib import admin
 
-from scheduling.models import (
-    AdverseEvent,
-    Clinician,
-    Course,
-    Location,
-    Protocol,
-    Session,
-    TimeOff,
-    TreatmentRecord,
-    WorkingHours,
-)
+from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
 
 @admin.register(Location)
@@ -38,19 +28,6 @@ class ClinicianAdmin(admin.ModelAdmin):
     inlines = [WorkingHoursInline, TimeOffInline]
 
 
-@admin.register(Protocol)
-class ProtocolAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "interval_days", "min_interval_days", "max_units", "updated_at"]
-
-
-@admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
-    list_display = ["id", "patient", "status", "created_at"]
-    list_filter = ["status"]
-    raw_id_fields = ["patient"]
-    list_select_related = ["patient"]
-
-
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ["start", "kind", "status", "patient", "clinician", "location", "cycle_number"]
@@ -58,16 +35,3 @@ class SessionAdmin(admin.ModelAdmin):
     date_hierarchy = "start"
     raw_id_fields = ["patient", "course", "booked_by"]
     list_select_related = ["patient", "clinician", "location"]
-
-
-@admin.register(TreatmentRecord)
-class TreatmentRecordAdmin(admin.ModelAdmin):
-    list_display = ["session", "total_units", "units_wasted", "lot_number", "lot_expiry"]
-    raw_id_fields = ["session"]
-
-
-@admin.register(AdverseEvent)
-class AdverseEventAdmin(admin.ModelAdmin):
-    list_display = ["recorded_at", "kind", "severity", "patient"]
-    list_filter = ["kind", "severity"]
-    raw_id_fields = ["patient", "session"]

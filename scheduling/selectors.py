@@ -3,24 +3,15 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from clinic.timezones import day_bounds, local_date
-from patients.models import Patient, ReviewFlag
-from scheduling import slots
-from scheduling.models import Course, Location, Protocol, Session, TimeOff, TreatmentRecord, WorkingHours
+from clinic.timezones import day_bounds
+from scheduling import policy, slots
+from scheduling.calendar import Calendar
+from scheduling.models import Location, Session, TimeOff, WorkingHours
 
 MAX_SLOT_RANGE_DAYS = 31
-
-
-def open_no_benefit_flag() -> Exists:
-    """Annotation: the session's course waits for a clinician's review of a no-benefit flag."""
-    return Exists(
-        ReviewFlag.objects.filter(
-            course=OuterRef("course_id"), kind=ReviewFlag.Kind.NO_BENEFIT, status=ReviewFlag.Status.OPEN
-        )
-    )
 
 
 def session_list(
@@ -39,9 +30,7 @@ def session_list(
     a session matches when its start falls on a local date in the range at the
     location where it takes place (one locations query builds the per-zone bounds).
     """
-    sessions = Session.objects.select_related("patient", "clinician", "location").annotate(
-        review_required=open_no_benefit_flag()
-    )
+    sessions = Session.objects.select_related("patient", "clinician", "location")
     if patient is not None:
         sessions = sessions.filter(patient=patient)
     if clinician is not None:
@@ -70,46 +59,32 @@ def session_detail(*, pk) -> Session:
     return session_list().get(pk=pk)
 
 
-def last_completed_treatment(*, patient: Patient, before: datetime | None = None, exclude=None) -> Session | None:
-    sessions = Session.objects.filter(
-        patient=patient, kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED
-    ).select_related("location")
-    if before is not None:
-        sessions = sessions.filter(start__lt=before)
-    if exclude is not None:
-        sessions = sessions.exclude(pk=exclude.pk)
-    return sessions.order_by("-start").first()
-
-
-def active_course(*, patient: Patient) -> Course | None:
-    return Course.objects.filter(patient=patient, status=Course.Status.ACTIVE).first()
-
-
-def treatments_near(*, patient: Patient, start: datetime, days: int, exclude=None) -> list[tuple[date, int]]:
-    """(local date, total units) of the patient's recorded treatments within `days` of `start`."""
-    records = TreatmentRecord.objects.filter(
-        session__patient=patient,
-        session__status=Session.Status.COMPLETED,
-        session__start__gt=start - timedelta(days=days + 1),
-        session__start__lt=start + timedelta(days=days + 1),
-    ).select_related("session__location")
-    if exclude is not None:
-        records = records.exclude(session=exclude)
-    return [(local_date(r.session.start, r.session.location.zone), r.total_units) for r in records]
-
-
 @dataclass(frozen=True)
 class Availability:
     """What the slot search needs for some locations over [start, end): the working-hours rules per
-    location and, per clinician with hours there, the intervals they are busy (any location's active
-    sessions, time off)."""
+    location and, per clinician with hours there, their active sessions anywhere and their time off."""
 
     hours: dict  # location id -> [slots.HoursRule]
-    busy: dict  # clinician id -> [(start, end)]
+    busy: dict  # clinician id -> [(start, end)] active sessions
+    time_off: dict  # clinician id -> [(start, end)]
+
+    def calendar(self, *, location: Location, start_date: date, end_date: date, patient_busy=None) -> Calendar:
+        """The Calendar of one location over local dates start_date..end_date (lists shared, not copied: a
+        session placed at one location makes its clinician busy at the others too)."""
+        hours = slots.expand_hours(
+            rules=self.hours.get(location.id, []), start_date=start_date, end_date=end_date, tz=location.zone
+        )
+        return Calendar(
+            hours=hours,
+            busy=self.busy,
+            time_off=self.time_off,
+            patient_busy={} if patient_busy is None else patient_busy,
+        )
 
 
-def availability(*, location_ids, start: datetime, end: datetime, clinician=None) -> Availability:
-    """Three queries whatever the number of sessions: working hours, time off, active sessions."""
+def availability(*, location_ids, start: datetime, end: datetime, clinician=None, exclude=None) -> Availability:
+    """Three queries whatever the number of sessions: working hours, time off, active sessions
+    (but `exclude`, a session being moved)."""
     hours_rows = WorkingHours.objects.filter(location_id__in=location_ids, clinician__active=True)
     if clinician is not None:
         hours_rows = hours_rows.filter(clinician=clinician)
@@ -118,17 +93,48 @@ def availability(*, location_ids, start: datetime, end: datetime, clinician=None
         "location_id", "clinician_id", "weekday", "start_time", "end_time"
     ):
         hours.setdefault(location_id, []).append(slots.HoursRule(cid, weekday, start_time, end_time))
-    clinician_ids = hours_rows.values("clinician_id")
-    busy: dict = {}
+    clinician_ids = [clinician.pk] if clinician is not None else hours_rows.values("clinician_id")
+    time_off: dict = {}
     for cid, busy_start, busy_end in TimeOff.objects.filter(
         clinician_id__in=clinician_ids, start__lt=end, end__gt=start
     ).values_list("clinician_id", "start", "end"):
-        busy.setdefault(cid, []).append((busy_start, busy_end))
-    for cid, busy_start, busy_end in Session.objects.filter(
+        time_off.setdefault(cid, []).append((busy_start, busy_end))
+    sessions = Session.objects.filter(
         clinician_id__in=clinician_ids, status__in=Session.ACTIVE_STATUSES, start__lt=end, end__gt=start
-    ).values_list("clinician_id", "start", "end"):
+    )
+    if exclude is not None:
+        sessions = sessions.exclude(pk=exclude.pk)
+    busy: dict = {}
+    for cid, busy_start, busy_end in sessions.values_list("clinician_id", "start", "end"):
         busy.setdefault(cid, []).append((busy_start, busy_end))
-    return Availability(hours=hours, busy=busy)
+    return Availability(hours=hours, busy=busy, time_off=time_off)
+
+
+def patients_busy(*, patient_ids, start: datetime, end: datetime, exclude=None) -> dict:
+    """{patient id: [(start, end)]}: the patients' active sessions overlapping [start, end). One query."""
+    sessions = Session.objects.filter(
+        patient_id__in=patient_ids, status__in=Session.ACTIVE_STATUSES, start__lt=end, end__gt=start
+    )
+    if exclude is not None:
+        sessions = sessions.exclude(pk=exclude.pk)
+    busy: dict = {}
+    for patient_id, busy_start, busy_end in sessions.values_list("patient_id", "start", "end"):
+        busy.setdefault(patient_id, []).append((busy_start, busy_end))
+    return busy
+
+
+def booking_calendar(*, clinician, location: Location, patient, start: datetime, end: datetime, exclude=None):
+    """The Calendar one booking is checked against: the clinician's hours at the location on the session's
+    local days, their sessions and time off, and the patient's sessions, around [start, end). Four queries.
+    `exclude`: the session being moved."""
+    first, last = start.astimezone(location.zone).date(), end.astimezone(location.zone).date()
+    free = availability(location_ids=[location.id], start=start, end=end, clinician=clinician, exclude=exclude)
+    return free.calendar(
+        location=location,
+        start_date=first,
+        end_date=last,
+        patient_busy=patients_busy(patient_ids=[patient.pk], start=start, end=end, exclude=exclude),
+    )
 
 
 def free_slots_for(*, location: Location, **options) -> list[slots.Slot]:
@@ -143,22 +149,20 @@ def free_slots_at(
     start_date: date,
     end_date: date,
     now: datetime | None = None,
-    protocol: Protocol | None = None,
+    length: timedelta | None = None,
 ) -> list[slots.Slot]:
-    """Free slots of `session_minutes` at the locations, for local dates start_date..end_date inclusive
-    (each location's own), sorted by start.
+    """Free slots of `length` (default: the booking policy's session length) at the locations, for local
+    dates start_date..end_date inclusive (each location's own), sorted by start.
 
-    Four queries whatever the number of sessions and locations: the active
-    protocol (unless given) and `availability` (working hours, time off, active
-    sessions). A clinician busy at another location is busy here too. Slots that
-    start before `now` (default: the current time) are left out.
+    Three queries whatever the number of sessions and locations (`availability`: working hours, time off,
+    active sessions), and what the policy reads for the length unless given. A clinician busy at another
+    location is busy here too. Slots that start before `now` (default: the current time) are left out.
     """
     if end_date < start_date:
         raise ValueError("end_date before start_date")
     if (end_date - start_date).days > MAX_SLOT_RANGE_DAYS:
         raise ValueError(f"at most {MAX_SLOT_RANGE_DAYS} days")
-    protocol = protocol or Protocol.active()
-    length = timedelta(minutes=protocol.session_minutes)
+    length = length or policy.current().session_length(kind=Session.Kind.TREATMENT)
     now = now or timezone.now()
     if not locations:
         return []
@@ -170,19 +174,10 @@ def free_slots_at(
 
     out: list[slots.Slot] = []
     for loc in locations:
-        rules = free.hours.get(loc.id, [])
-        expanded = slots.expand_hours(rules=rules, start_date=start_date, end_date=end_date, tz=loc.zone)
-        for cid, hours in expanded.items():
-            for start, end in slots.free_slots(hours=hours, busy=free.busy.get(cid, []), length=length):
+        calendar = free.calendar(location=loc, start_date=start_date, end_date=end_date)
+        for cid, hours in calendar.hours.items():
+            for start, end in slots.free_slots(hours=hours, busy=calendar.blocked(cid), length=length):
                 if start >= now:
                     out.append(slots.Slot(cid, loc.id, start, end))
     out.sort(key=lambda s: (s.start, str(s.clinician_id), str(s.location_id)))
     return out
-
-
-def working_hours_for(*, clinician, location: Location, day: date) -> list[tuple[datetime, datetime]]:
-    rules = [
-        slots.HoursRule(clinician.id, wh.weekday, wh.start_time, wh.end_time)
-        for wh in WorkingHours.objects.filter(clinician=clinician, location=location, weekday=day.weekday())
-    ]
-    return slots.expand_hours(rules=rules, start_date=day, end_date=day, tz=location.zone).get(clinician.id, [])

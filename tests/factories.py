@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from patients.models import DiaryEntry, Patient, PriorPreventive, ReviewFlag
-from scheduling.models import Clinician, Course, Location, Protocol, Session, TimeOff, TreatmentRecord, WorkingHours
+from cycles.models import Course, Protocol, ReviewFlag, TreatmentRecord
+from patients.models import DiaryEntry, Patient, PriorPreventive
+from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
 
 class UserFactory(factory.django.DjangoModelFactory):

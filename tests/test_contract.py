@@ -28,9 +28,10 @@ import time_machine
 from django.core.management import call_command
 
 from clinic.timezones import local_datetime
+from cycles.models import Course, ReviewFlag
 from notifications.models import Notification
-from patients.models import Patient, ReviewFlag
-from scheduling.models import Course, Session
+from patients.models import Patient
+from scheduling.models import Session
 from tests.factories import (
     ClinicianFactory,
     CourseFactory,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_PACKAGES = {"clinic", "patients", "scheduling", "notifications", "tests", "bench", "manage"}
+LOCAL_PACKAGES = {"clinic", "patients", "scheduling", "cycles", "notifications", "tests", "bench", "manage"}
 
 
 def _tracked_files() -> list[str]:
@@ -117,7 +117,7 @@ def _third_party_imports(paths: list[str]) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("requirements", "prefix"),
-    [("requirements.txt", ("clinic/", "patients/", "scheduling/", "notifications/")), ("requirements-dev.txt", ("",))],
+    [("requirements.txt", ("clinic/", "patients/", "scheduling/", "cycles/", "notifications/")), ("requirements-dev.txt", ("",))],
 )
 def test_every_third_party_import_is_pinned_in_the_requirements(requirements, prefix):
     files = [p for p in _tracked_files() if p.endswith(".py") and p.startswith(prefix) and "/migrations/" not in p]

@@ -12,10 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from clinic.celery import PERIODIC_JOBS
 from clinic.celery import app as celery_app
+from cycles import planner, review
+from cycles.models import ReviewFlag
 from notifications.models import ReminderPolicy
-from patients import review
-from patients.models import ReviewFlag
-from scheduling import planner
 from scheduling.models import Session
 from tests.cycle import at, clinic, diary, no_benefit_course, treated_course
 from tests.factories import ClinicianFactory, LocationFactory, SessionFactory
@@ -101,7 +100,7 @@ def test_run_jobs_runs_every_job_once_in_order_and_says_what_it_did(location):
     out = StringIO()
     call_command("run_jobs", stdout=out)
     lines = out.getvalue().splitlines()
-    assert [line.split(":")[0] for line in lines] == list(PERIODIC_JOBS)
+    assert [line.split(":")[0] for line in lines] == [*PERIODIC_JOBS, "delivered"]
     assert '"booked": 3' in lines[0]
     sessions, flags = snapshot()
     kinds = [kind for _, kind, _, _ in flags]
@@ -133,7 +132,7 @@ def test_run_jobs_fails_loudly_on_a_scheduled_name_that_is_no_task(db, monkeypat
 
 
 def test_the_completion_task_copes_with_a_vanished_session(db):
-    from scheduling.tasks import treatment_completed
+    from cycles.tasks import treatment_completed
 
     assert treatment_completed.delay("7d1b6f1c-8d4a-4a8e-9b7e-0c6f7d1f2a3b").get()["outcome"] == "skipped"
 
@@ -257,7 +256,7 @@ def course_pages(sweep, size: int) -> tuple[dict, int]:
     pages = [
         q
         for q in queries.captured_queries
-        if 'FROM "scheduling_course"' in q["sql"] and re.search(rf"\bLIMIT {size}\b", q["sql"])
+        if 'FROM "cycles_course"' in q["sql"] and re.search(rf"\bLIMIT {size}\b", q["sql"])
     ]
     return result, len(pages)
 

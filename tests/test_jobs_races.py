@@ -17,11 +17,10 @@ import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
 
+from cycles import planner, review
+from cycles.models import Protocol, ReviewFlag
 from notifications.models import ReminderPolicy
-from patients import review
-from patients.models import ReviewFlag
-from scheduling import planner
-from scheduling.models import Protocol, Session
+from scheduling.models import Session
 from tests.cycle import at, clinic, no_benefit_course, treated_course
 from tests.factories import ReviewFlagFactory
 

@@ -8,9 +8,8 @@ from django.utils import timezone
 
 from clinic.celery import app as celery_app
 from clinic.timezones import local_date
-from patients import tasks as patients_tasks
-from patients.models import ReviewFlag
-from scheduling import tasks as scheduling_tasks
+from cycles import tasks
+from cycles.models import ReviewFlag
 from scheduling.models import Session
 from tests.cycle import NEW_YORK, clinic, no_benefit_course, treated_course
 from tests.workers import running_worker, wait_for
@@ -26,7 +25,7 @@ def _broker_of_this_run(monkeypatch, settings):
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
 
 
-JOBS = (scheduling_tasks.plan_next_sessions, patients_tasks.assess_responses, scheduling_tasks.flag_overdue)
+JOBS = (tasks.plan_next_sessions, tasks.assess_responses, tasks.flag_overdue)
 
 
 def _clinic_with_work():

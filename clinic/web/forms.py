@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 
 from clinic.errors import DomainError
 from clinic.timezones import local_datetime
-from patients.models import ReviewFlag
-from scheduling.models import AdverseEvent, Clinician, Location, Session, TreatmentRecord
+from cycles.models import AdverseEvent, ReviewFlag, TreatmentRecord
+from scheduling.models import Clinician, Location, Session
 
 
 def apply_domain_error(form: forms.Form, exc: DomainError, field_map: dict[str, str] | None = None) -> None:

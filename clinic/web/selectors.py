@@ -5,7 +5,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 
 from clinic.timezones import day_bounds
-from patients.models import Patient, ReviewFlag
+from patients.models import Patient
 from scheduling.models import Clinician, Location, Session, WorkingHours
 
 
@@ -38,12 +38,3 @@ def clinicians_at(*, location: Location) -> QuerySet[Clinician]:
 def sessions_for_patient(*, patient: Patient) -> QuerySet[Session]:
     """Every session of the patient, newest first, with clinician and location: one query."""
     return Session.objects.filter(patient=patient).select_related("clinician", "location").order_by("-start", "id")
-
-
-def open_flags() -> QuerySet[ReviewFlag]:
-    """The clinician review queue: open flags, oldest first, with the patient joined."""
-    return ReviewFlag.objects.filter(status=ReviewFlag.Status.OPEN).select_related("patient").order_by("raised_at")
-
-
-def open_flags_for_patient(*, patient: Patient) -> QuerySet[ReviewFlag]:
-    return ReviewFlag.objects.filter(patient=patient, status=ReviewFlag.Status.OPEN).order_by("raised_at")

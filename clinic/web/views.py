@@ -29,14 +29,17 @@ from clinic.web.forms import (
     apply_domain_error,
     slot_value,
 )
+from cycles import due as due_list
+from cycles import rules, treatments
+from cycles import selectors as cycle_selectors
+from cycles.flags import review_flag_resolve
+from cycles.models import Protocol, ReviewFlag
 from notifications.selectors import notifications_for_patient
 from patients import selectors as patient_selectors
-from patients.models import Patient, ReviewFlag
-from patients.review import review_flag_resolve
-from scheduling import due as due_list
-from scheduling import planner, services
+from patients.models import Patient
 from scheduling import selectors as scheduling_selectors
-from scheduling.models import Location, Protocol, Session
+from scheduling import services
+from scheduling.models import Location, Session
 
 Action = AuditLog.Action
 SEARCH_LIMIT = 50
@@ -184,8 +187,8 @@ def patient_detail(request, pk):
 
 def _slot_window(request, patient: Patient, locations: list[Location], protocol: Protocol):
     """Where and when to look: the location of the last treatment and its due window, unless asked otherwise."""
-    last = scheduling_selectors.last_completed_treatment(patient=patient)
-    target = planner.next_target(last.start, last.location.zone, protocol) if last else None
+    last = cycle_selectors.last_completed_treatment(patient=patient)
+    target = rules.next_target(last.start, last.location.zone, protocol) if last else None
     chosen = request.GET.get("location") or request.POST.get("location")
     location = next((loc for loc in locations if str(loc.id) == chosen), None)
     location = location or (last.location if last else locations[0])
@@ -201,7 +204,7 @@ def _slot_choices(location: Location, first: date, last_day: date, target_start,
     free = scheduling_selectors.free_slots_for(location=location, start_date=first, end_date=last_day)
     if target_start is None:
         return free, free[:NEARBY_SLOTS]
-    return free, planner.rank_slots(slots=free, target=target_start, clinician_id=clinician_id)[:NEARBY_SLOTS]
+    return free, rules.rank_slots(slots=free, target=target_start, clinician_id=clinician_id)[:NEARBY_SLOTS]
 
 
 @staff_required
@@ -395,7 +398,7 @@ def due(request):
 
 @clinician_required
 def review_queue(request):
-    flags = list(web_selectors.open_flags())
+    flags = list(cycle_selectors.open_flags())
     _audit(request, Action.READ, "review_flag", [f.patient for f in flags])
     kinds = dict(
         ReviewFlag.objects.filter(status=ReviewFlag.Status.OPEN)
@@ -436,8 +439,8 @@ def resolve_flag(request, pk):
 @clinician_required
 def patient_response(request, pk):
     patient = get_object_or_404(Patient, pk=pk)
-    history = patient_selectors.response_for_patient(patient=patient)
-    flags = list(web_selectors.open_flags_for_patient(patient=patient))
+    history = cycle_selectors.response_for_patient(patient=patient)
+    flags = list(cycle_selectors.open_flags_for_patient(patient=patient))
     sessions = [s for s in web_selectors.sessions_for_patient(patient=patient) if s.status in Session.UPCOMING_STATUSES]
     diary = list(patient_selectors.diary_for_patient(patient=patient))
     _audit(request, Action.READ, "response", [patient])
@@ -492,7 +495,7 @@ def complete(request, pk):
         valid = events.is_valid() and (form is None or form.is_valid())
         if valid:
             try:
-                services.session_complete(
+                treatments.session_complete(
                     session=session,
                     treatment=form.treatment() if form else None,
                     adverse_events=[

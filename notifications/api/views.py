@@ -33,7 +33,7 @@ class NotificationList(GenericAPIView):
         parameters=[
             OpenApiParameter("patient", OpenApiTypes.UUID),
             OpenApiParameter("session", OpenApiTypes.UUID),
-            OpenApiParameter("status", str, enum=[s.value for s in services.Status]),
+            OpenApiParameter("status", str, enum=Notification.Status.values),
         ],
         responses=NotificationSerializer(many=True),
     )

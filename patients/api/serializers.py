@@ -2,7 +2,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from clinic.timezones import validate_time_zone
-from patients import response
 from patients.contact import normalise_phone
 from patients.models import DiaryEntry, Patient, PriorPreventive
 
@@ -70,35 +69,3 @@ class DiaryEntrySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "source", "created_at"]
-
-
-class RateSerializer(serializers.Serializer):
-    headache_days_per_28 = serializers.FloatField(allow_null=True)
-    migraine_days_per_28 = serializers.FloatField(allow_null=True)
-    diary_days = serializers.IntegerField()
-
-
-class CycleSerializer(serializers.Serializer):
-    cycle = serializers.IntegerField()
-    session = serializers.UUIDField(source="session_id", allow_null=True)
-    treated_on = serializers.DateField()
-    window_end = serializers.DateField()
-    headache_days_per_28 = serializers.FloatField(source="rate.headache_days_per_28", allow_null=True)
-    diary_days = serializers.IntegerField(source="rate.diary_days")
-    reduction_pct = serializers.FloatField(allow_null=True)
-    assessment = serializers.ChoiceField(choices=[a.value for a in response.Assessment])
-
-
-class ResponseSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[s.value for s in response.ResponseStatus])
-    baseline = RateSerializer()
-    threshold_pct = serializers.IntegerField()
-    cycles = CycleSerializer(many=True)
-
-
-class EligibilitySerializer(serializers.Serializer):
-    chronic_migraine = serializers.BooleanField()
-    baseline = RateSerializer()
-    failed_preventives = serializers.IntegerField()
-    meets_protocol = serializers.BooleanField()
-    reasons = serializers.ListField(child=serializers.CharField())

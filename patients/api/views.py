@@ -1,25 +1,18 @@
-from django.conf import settings
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from clinic.api.schema import AUTH_ERRORS, NOT_FOUND, VALIDATION_ERROR
 from clinic.audit import audit_record
 from clinic.models import AuditLog
 from clinic.roles import IsClinician, IsStaff
-from patients import fhir, selectors, services
+from patients import selectors, services
 from patients.api.serializers import (
     DiaryEntrySerializer,
-    EligibilitySerializer,
     PatientSerializer,
     PreventiveSerializer,
-    ResponseSerializer,
 )
 from patients.models import DiaryEntry, Patient, PriorPreventive
 
@@ -128,64 +121,3 @@ class DiaryList(PatientScoped):
         entry = services.diary_entry_create(patient=patient, recorded_by=request.user, **data.validated_data)
         self.audit(Action.CREATE, patient, entry.id)
         return Response(DiaryEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
-
-
-class PatientResponse(PatientScoped):
-    permission_classes = [IsClinician]
-    serializer_class = ResponseSerializer
-    resource = "response"
-
-    @extend_schema(responses={200: ResponseSerializer, **AUTH_ERRORS, **NOT_FOUND})
-    def get(self, request, pk):
-        patient = self.get_patient(pk)
-        history = selectors.response_for_patient(patient=patient)
-        self.audit(Action.READ, patient)
-        return Response(ResponseSerializer(history).data)
-
-
-class PatientEligibility(PatientScoped):
-    permission_classes = [IsClinician]
-    serializer_class = EligibilitySerializer
-    resource = "eligibility"
-
-    @extend_schema(responses={200: EligibilitySerializer, **AUTH_ERRORS, **NOT_FOUND})
-    def get(self, request, pk):
-        patient = self.get_patient(pk)
-        result = selectors.eligibility_for_patient(patient=patient)
-        self.audit(Action.READ, patient)
-        return Response(EligibilitySerializer(result).data)
-
-
-class FhirJsonRenderer(JSONRenderer):
-    media_type = "application/fhir+json"
-    format = "fhir"
-
-
-class PatientFhirExport(PatientScoped):
-    """FHIR R4 Bundle (collection) of the patient's record, for integrators."""
-
-    permission_classes = [IsClinician]
-    # A FHIR client asks for application/fhir+json; errors stay in the API's JSON shape.
-    renderer_classes = [JSONRenderer, FhirJsonRenderer]
-    resource = "fhir"
-
-    @extend_schema(
-        responses={
-            (200, "application/fhir+json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="FHIR R4 Bundle of type collection"
-            ),
-            **AUTH_ERRORS,
-            **NOT_FOUND,
-        }
-    )
-    def get(self, request, pk):
-        patient = self.get_patient(pk)
-        bundle = fhir.patient_bundle(
-            patient=patient,
-            sessions=selectors.sessions_for_export(patient=patient),
-            diary_entries=selectors.diary_for_patient(patient=patient),
-            site_url=settings.SITE_URL,
-            generated_at=timezone.now(),
-        )
-        self.audit(Action.EXPORT, patient)
-        return HttpResponse(bundle.model_dump_json(), content_type=FhirJsonRenderer.media_type)

@@ -19,13 +19,5 @@ urlpatterns = [
         views.TimeOffDetail.as_view(),
         name="clinician-time-off-detail",
     ),
-    path("protocol/", views.ProtocolDetail.as_view(), name="protocol"),
     path("slots/", views.SlotList.as_view(), name="slot-list"),
-    path("sessions/", views.SessionList.as_view(), name="session-list"),
-    path("sessions/<uuid:pk>/", views.SessionDetail.as_view(), name="session-detail"),
-    path("sessions/<uuid:pk>/reschedule/", views.SessionReschedule.as_view(), name="session-reschedule"),
-    path("sessions/<uuid:pk>/cancel/", views.SessionCancel.as_view(), name="session-cancel"),
-    path("sessions/<uuid:pk>/check-in/", views.SessionCheckIn.as_view(), name="session-check-in"),
-    path("sessions/<uuid:pk>/no-show/", views.SessionNoShow.as_view(), name="session-no-show"),
-    path("sessions/<uuid:pk>/complete/", views.SessionComplete.as_view(), name="session-complete"),
 ]

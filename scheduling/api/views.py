@@ -1,3 +1,5 @@
+"""Clinic set-up (clinic_admin writes, every staff role reads) and the free-slot search."""
+
 from datetime import timedelta
 
 from django.shortcuts import get_object_or_404
@@ -6,32 +8,19 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from clinic.api.schema import CONFLICT, RULE_VIOLATION
-from clinic.audit import audit_record
-from clinic.errors import PermissionDenied, ValidationFailed
-from clinic.models import AuditLog
-from clinic.roles import IsStaff, ReadStaffWriteAdmin, is_clinician
+from clinic.errors import ValidationFailed
+from clinic.roles import IsStaff, ReadStaffWriteAdmin
 from clinic.timezones import today_in
 from scheduling import selectors, services
 from scheduling.api.serializers import (
-    CancelSerializer,
-    ClinicalSessionSerializer,
     ClinicianSerializer,
-    CompleteSerializer,
     LocationSerializer,
-    ProtocolSerializer,
-    RescheduleSerializer,
-    SessionCreateSerializer,
-    SessionSerializer,
     SlotQuerySerializer,
     SlotSerializer,
     TimeOffSerializer,
     WorkingHoursSerializer,
 )
-from scheduling.models import Clinician, Location, Protocol, Session, TimeOff, WorkingHours
-
-Action = AuditLog.Action
-
+from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
 # --- clinic setup -------------------------------------------------------------------------
 
@@ -177,25 +166,7 @@ class TimeOffDetail(GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProtocolDetail(GenericAPIView):
-    """The active protocol (DESIGN.md §2); only a clinic admin changes it."""
-
-    queryset = Protocol.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
-    serializer_class = ProtocolSerializer
-    http_method_names = ["get", "patch", "head", "options"]
-
-    def get(self, request):
-        return Response(ProtocolSerializer(Protocol.active()).data)
-
-    def patch(self, request):
-        protocol = Protocol.active()
-        data = ProtocolSerializer(protocol, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        return Response(ProtocolSerializer(services.protocol_update(protocol=protocol, **data.validated_data)).data)
-
-
-# --- slots and sessions --------------------------------------------------------------------
+# --- slots ---------------------------------------------------------------------------------
 
 
 class SlotList(GenericAPIView):
@@ -255,215 +226,3 @@ class SlotList(GenericAPIView):
             end_date=end_date,
         )
         return Response(SlotSerializer(found, many=True).data)
-
-
-def _audit(request, action: str, session: Session, detail: str = "") -> None:
-    audit_record(
-        request=request,
-        action=action,
-        resource="session",
-        patient_ids=[session.patient_id],
-        object_id=str(session.id),
-        detail=detail,
-    )
-
-
-def _out(request, session: Session, status_code=status.HTTP_200_OK) -> Response:
-    fresh = selectors.session_detail(pk=session.pk)
-    serializer = ClinicalSessionSerializer if is_clinician(request.user) else SessionSerializer
-    return Response(serializer(fresh).data, status=status_code)
-
-
-class SessionList(GenericAPIView):
-    queryset = Session.objects.none()  # for the OpenAPI schema only
-    permission_classes = [IsStaff]
-    serializer_class = SessionSerializer
-
-    @extend_schema(
-        operation_id="sessions_list",
-        responses=SessionSerializer(many=True),
-        parameters=[
-            OpenApiParameter("patient", str),
-            OpenApiParameter("clinician", str),
-            OpenApiParameter("location", str),
-            OpenApiParameter("from", str, description="inclusive local date at each session's location"),
-            OpenApiParameter("to", str, description="inclusive local date at each session's location"),
-            OpenApiParameter("status", str, enum=Session.Status.values),
-            OpenApiParameter("kind", str, enum=Session.Kind.values),
-        ],
-    )
-    def get(self, request):
-        params = request.query_params
-        query = _SessionFilter(data={k: v for k, v in params.items() if v != "" and k in _SessionFilter.NAMES})
-        if not query.is_valid():
-            raise serializers.ValidationError(
-                {{"from_date": "from", "to_date": "to"}.get(k, k): v for k, v in query.errors.items()}
-            )
-        page = self.paginate_queryset(selectors.session_list(**query.validated_data))
-        audit_record(request=request, action=Action.READ, resource="session", patient_ids=[s.patient_id for s in page])
-        return self.get_paginated_response(SessionSerializer(page, many=True).data)
-
-    @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer, **CONFLICT, **RULE_VIOLATION})
-    def post(self, request):
-        data = SessionCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        if v["status"] == Session.Status.COMPLETED:
-            if not is_clinician(request.user):
-                raise PermissionDenied("Only a clinician may record a past treatment.")
-            session = services.treatment_record_past(
-                patient=v["patient"],
-                clinician=v["clinician"],
-                location=v["location"],
-                start=v["start"],
-                end=v.get("end"),
-                treatment=v["treatment"],
-                adverse_events=v["adverse_events"],
-                notes=v["notes"],
-                by=request.user,
-            )
-            _audit(request, Action.CREATE, session, "past treatment recorded")
-            return _out(request, session, status.HTTP_201_CREATED)
-        session = services.session_book(
-            patient=v["patient"],
-            clinician=v["clinician"],
-            location=v["location"],
-            start=v["start"],
-            end=v.get("end"),
-            kind=v["kind"],
-            booked_by=request.user,
-            override_reason=v["override_reason"],
-        )
-        _audit(request, Action.CREATE, session)
-        if session.override_reason:
-            _audit(request, Action.OVERRIDE, session, session.override_reason)
-        return _out(request, session, status.HTTP_201_CREATED)
-
-
-class _SessionFilter(serializers.Serializer):
-    NAMES = ("patient", "clinician", "location", "from", "to", "status", "kind")
-
-    patient = serializers.UUIDField(required=False)
-    clinician = serializers.UUIDField(required=False)
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all(), required=False)
-    from_date = serializers.DateField(required=False)
-    to_date = serializers.DateField(required=False)
-    status = serializers.ChoiceField(choices=Session.Status.choices, required=False)
-    kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
-
-    def to_internal_value(self, data):
-        data = {{"from": "from_date", "to": "to_date"}.get(k, k): v for k, v in data.items()}
-        return super().to_internal_value(data)
-
-
-class SessionDetail(GenericAPIView):
-    queryset = Session.objects.none()  # for the OpenAPI schema only
-    permission_classes = [IsStaff]
-    serializer_class = SessionSerializer
-
-    @extend_schema(responses={200: ClinicalSessionSerializer})
-    def get(self, request, pk):
-        session = get_object_or_404(selectors.session_list(), pk=pk)
-        _audit(request, Action.READ, session)
-        serializer = ClinicalSessionSerializer if is_clinician(request.user) else SessionSerializer
-        return Response(serializer(session).data)
-
-
-class _SessionAction(GenericAPIView):
-    queryset = Session.objects.none()  # for the OpenAPI schema only
-    permission_classes = [IsStaff]
-    serializer_class = SessionSerializer
-    input_serializer = None
-
-    def get_session(self, pk) -> Session:
-        return get_object_or_404(Session, pk=pk)
-
-    def parse(self, request) -> dict:
-        if self.input_serializer is None:
-            return {}
-        data = self.input_serializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return data.validated_data
-
-    def act(self, request, session: Session, data: dict) -> Session:
-        raise NotImplementedError
-
-    def post(self, request, pk):
-        session = self.get_session(pk)
-        data = self.parse(request)
-        session = self.act(request, session, data)
-        _audit(request, Action.UPDATE, session, self.__class__.__name__)
-        return _out(request, session)
-
-
-class SessionReschedule(_SessionAction):
-    input_serializer = RescheduleSerializer
-
-    @extend_schema(request=RescheduleSerializer, responses={200: SessionSerializer, **CONFLICT, **RULE_VIOLATION})
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-    def act(self, request, session, data):
-        session = services.session_reschedule(
-            session=session,
-            start=data["start"],
-            clinician=data.get("clinician"),
-            by=request.user,
-            override_reason=data["override_reason"],
-        )
-        if data["override_reason"].strip():
-            _audit(request, Action.OVERRIDE, session, session.override_reason)
-        return session
-
-
-class SessionCancel(_SessionAction):
-    input_serializer = CancelSerializer
-
-    @extend_schema(request=CancelSerializer, responses={200: SessionSerializer, **CONFLICT})
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-    def act(self, request, session, data):
-        return services.session_cancel(session=session, reason=data["reason"], by=request.user)
-
-
-class SessionCheckIn(_SessionAction):
-    @extend_schema(request=None, responses={200: SessionSerializer, **CONFLICT})
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-    def act(self, request, session, data):
-        return services.session_check_in(session=session, by=request.user)
-
-
-class SessionNoShow(_SessionAction):
-    @extend_schema(request=None, responses={200: SessionSerializer, **CONFLICT})
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-    def act(self, request, session, data):
-        return services.session_no_show(session=session, by=request.user)
-
-
-class SessionComplete(_SessionAction):
-    """Clinician only; the session must be checked in."""
-
-    input_serializer = CompleteSerializer
-
-    def parse(self, request) -> dict:
-        if not is_clinician(request.user):
-            raise PermissionDenied("Only a clinician may complete a session.")
-        return super().parse(request)
-
-    @extend_schema(request=CompleteSerializer, responses={200: ClinicalSessionSerializer, **CONFLICT, **RULE_VIOLATION})
-    def post(self, request, pk):
-        return super().post(request, pk)
-
-    def act(self, request, session, data):
-        return services.session_complete(
-            session=session,
-            treatment=data.get("treatment"),
-            adverse_events=data["adverse_events"],
-            notes=data["notes"],
-            by=request.user,
-        )

@@ -10,10 +10,10 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
+from cycles.models import ReviewFlag, TreatmentRecord
 from notifications import links
 from notifications.models import PatientLink
-from patients.models import ReviewFlag
-from scheduling.models import Session, TreatmentRecord
+from scheduling.models import Session
 from tests.browser.conftest import log_in, screenshot
 from tests.browser.world import World, at, non_responder, patient_due_on
 from tests.factories import CourseFactory, PatientFactory

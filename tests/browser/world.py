@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from clinic.roles import CLINICIAN, FRONT_DESK
 from clinic.timezones import local_datetime
-from patients.models import ReviewFlag
-from scheduling.models import Session, TreatmentRecord
+from cycles.models import ReviewFlag, TreatmentRecord
+from scheduling.models import Session
 from tests.factories import (
     ClinicianFactory,
     CourseFactory,

@@ -64,7 +64,7 @@ def _counts() -> dict:
     return {
         model._meta.label: model._default_manager.count()
         for model in apps.get_models()
-        if model._meta.app_label in ("auth", "patients", "scheduling", "notifications")
+        if model._meta.app_label in ("auth", "patients", "scheduling", "cycles", "notifications")
     }
 
 

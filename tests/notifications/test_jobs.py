@@ -6,9 +6,10 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
+from cycles.models import Course
 from notifications import services
 from notifications.models import Notification, ReminderPolicy
-from scheduling.models import Course, Session
+from scheduling.models import Session
 from tests.factories import CourseFactory, PatientFactory, SessionFactory
 from tests.notifications.conftest import at
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import IntegrityError
 from django.utils import timezone
 
+from cycles.models import Protocol
 from notifications import services
 from notifications.models import Notification, ReminderPolicy
 from scheduling.models import Session
@@ -173,14 +174,15 @@ def test_the_queueing_sweep_runs_a_constant_number_of_queries(now, location, cli
 
     sessions(3, 10)
     ReminderPolicy.current()
+    Protocol.active()
     # 1 policy, 2 savepoint, 3 fail rows stuck too often, 4 reclaim stuck rows, 5 sessions without
-    # reminders, 6 insert their reminders, 7 shortest min interval, 8 courses due a next session,
-    # 9 patients due a diary request, 10 release savepoint, 11 due pending ids
-    with django_assert_num_queries(11):
+    # reminders, 6 insert their reminders, 7 the protocol, 8 the locations' zones, 9 courses due a next
+    # session (the due list's query), 10 patients due a diary request, 11 release savepoint, 12 due pending ids
+    with django_assert_num_queries(12):
         services.notifications_queue()
     # Five times the sessions, the same queries (SQLite splits an INSERT only past 999 parameters).
     sessions(15, 12)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         result = services.notifications_queue()
     assert result.reminders == 45
 

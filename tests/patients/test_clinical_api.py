@@ -6,8 +6,9 @@ import pytest
 import time_machine
 
 from clinic.models import AuditLog
+from cycles.models import Protocol
 from patients.models import DiaryEntry
-from scheduling.models import Protocol, Session
+from scheduling.models import Session
 from tests.factories import (
     CourseFactory,
     DiaryEntryFactory,

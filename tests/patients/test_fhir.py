@@ -8,7 +8,8 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from clinic.models import AuditLog
-from scheduling.models import Session, TreatmentRecord
+from cycles.models import TreatmentRecord
+from scheduling.models import Session
 from tests.factories import (
     ClinicianFactory,
     CourseFactory,

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cycles.rules import FlagSpec, ReviewRules, course_review
 from patients.response import DiaryPeriod, Treatment
-from patients.review import FlagSpec, ReviewRules, course_review
 
 RULES = ReviewRules(
     threshold_pct=30, review_after_sessions=3, interval_days=84, episodic_max_headache_days=15, episodic_periods=3

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from clinic.models import AuditLog
-from patients.models import ReviewFlag
+from cycles.models import ReviewFlag
 from scheduling.models import Session
 from tests.cycle import clinic, treated_course
 from tests.factories import ReviewFlagFactory, SessionFactory

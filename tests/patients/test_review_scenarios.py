@@ -10,8 +10,9 @@ import pytest
 import time_machine
 
 from clinic.timezones import local_datetime
-from patients import review
-from patients.models import ReviewFlag
+from cycles import review
+from cycles.flags import review_flag_resolve
+from cycles.models import ReviewFlag
 from scheduling.models import Session
 from tests.cycle import NEW_YORK, clinic, diary, treated_course
 from tests.factories import ClinicianFactory, SessionFactory, UserFactory
@@ -121,7 +122,7 @@ def test_scenario_d_after_continue_a_fourth_cycle_below_threshold_opens_a_new_fl
     sweep_on(168 + 30)
     flag = ReviewFlag.objects.get(course=course)
     clinician = UserFactory(role="clinician")
-    review.review_flag_resolve(flag=flag, decision="continue", note="One more cycle.", resolved_by=clinician)
+    review_flag_resolve(flag=flag, decision="continue", note="One more cycle.", resolved_by=clinician)
     # The resolved cycle-3 flag is not reopened by later sweeps.
     sweep_on(168 + 40)
     assert flags(course) == [("no_benefit", 3, "resolved")]
@@ -153,7 +154,7 @@ def test_a_resolved_stop_stops_the_course_and_cancels_its_upcoming_sessions(plac
         upcoming = SessionFactory(
             patient=course.patient, course=course, clinician=lee, location=location, start=on(252, 9)
         )
-        review.review_flag_resolve(flag=flag, decision="stop", note="", resolved_by=UserFactory(role="clinician"))
+        review_flag_resolve(flag=flag, decision="stop", note="", resolved_by=UserFactory(role="clinician"))
     course.refresh_from_db()
     upcoming.refresh_from_db()
     assert course.status == "stopped"

@@ -97,7 +97,7 @@ def treatment_body(**overrides) -> dict:
 
 
 def record_past(patient, clinician, location, day: date, by, hour: int = 10, **treatment):
-    from scheduling.services import treatment_record_past
+    from cycles.treatments import treatment_record_past
 
     return treatment_record_past(
         patient=patient,

@@ -7,7 +7,8 @@ import pytest
 from clinic.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
 from clinic.models import AuditLog
 from clinic.roles import FRONT_DESK
-from scheduling.models import Course, Session
+from cycles.models import Course
+from scheduling.models import Session
 from scheduling.services import session_book
 from tests.factories import PatientFactory, TimeOffFactory, UserFactory
 from tests.scheduling.conftest import at, record_past

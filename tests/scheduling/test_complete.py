@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 
 from clinic.errors import Conflict, RuleViolation, ValidationFailed
-from patients.models import ReviewFlag
-from scheduling import services
-from scheduling.models import Course, Session, TreatmentRecord
+from cycles import rules, treatments
+from cycles.models import Course, Protocol, ReviewFlag, TreatmentRecord
+from scheduling.models import Session
 from tests.factories import ReviewFlagFactory, SessionFactory
 from tests.scheduling.conftest import STANDARD, at, record_past, treatment_body
 
@@ -19,7 +19,7 @@ MONDAY = date(2027, 1, 4)
 
 @pytest.fixture
 def checked_in(patient, clinician, location):
-    course = Course.objects.create(patient=patient, protocol_id=services.Protocol.active().id)
+    course = Course.objects.create(patient=patient, protocol_id=Protocol.active().id)
     return SessionFactory(
         patient=patient,
         course=course,
@@ -31,7 +31,7 @@ def checked_in(patient, clinician, location):
 
 
 def complete(session, user, treatment=None, adverse_events=(), notes="", **overrides):
-    return services.session_complete(
+    return treatments.session_complete(
         session=session,
         treatment=treatment if treatment is not None else treatment_body(**overrides),
         adverse_events=list(adverse_events),
@@ -95,13 +95,13 @@ def test_a_treatment_90_days_earlier_falls_outside_the_window(patient, clinician
 def test_cumulative_peak_counts_any_window_of_the_given_days():
     new_year = date(2027, 1, 1)
     # 2027-04-01 is 90 days after New Year: a 90-day window starting on New Year ends the day before.
-    assert services.cumulative_peak(treatments=[(new_year, 100), (date(2027, 4, 1), 100)], days=90) == 100
-    assert services.cumulative_peak(treatments=[(new_year, 100), (date(2027, 3, 31), 100)], days=90) == 200
+    assert rules.cumulative_peak(treatments=[(new_year, 100), (date(2027, 4, 1), 100)], days=90) == 100
+    assert rules.cumulative_peak(treatments=[(new_year, 100), (date(2027, 3, 31), 100)], days=90) == 200
     assert (
-        services.cumulative_peak(treatments=[(date(2027, 3, 31), 50), (new_year, 100), (date(2027, 1, 30), 1)], days=30)
+        rules.cumulative_peak(treatments=[(date(2027, 3, 31), 50), (new_year, 100), (date(2027, 1, 30), 1)], days=30)
         == 101
     )
-    assert services.cumulative_peak(treatments=[], days=90) == 0
+    assert rules.cumulative_peak(treatments=[], days=90) == 0
 
 
 def test_an_expired_lot_is_refused(checked_in, clinician_user):
@@ -117,7 +117,7 @@ def test_a_lot_expiring_on_the_treatment_date_is_still_usable(checked_in, clinic
 
 def test_a_treatment_session_without_a_treatment_body_is_refused(checked_in, clinician_user):
     with pytest.raises(ValidationFailed) as error:
-        services.session_complete(session=checked_in, treatment=None, adverse_events=[], notes="", by=clinician_user)
+        treatments.session_complete(session=checked_in, treatment=None, adverse_events=[], notes="", by=clinician_user)
     assert "treatment" in error.value.fields
 
 
@@ -130,7 +130,7 @@ def test_a_consultation_completes_without_a_treatment(patient, clinician, locati
         kind=Session.Kind.CONSULTATION,
         status=Session.Status.CHECKED_IN,
     )
-    done = services.session_complete(
+    done = treatments.session_complete(
         session=session, treatment=None, adverse_events=[], notes="talked", by=clinician_user
     )
     assert done.status == Session.Status.COMPLETED

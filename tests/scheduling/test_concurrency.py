@@ -22,9 +22,10 @@ from rest_framework.authtoken.models import Token
 
 from clinic.errors import Conflict
 from clinic.roles import FRONT_DESK
+from cycles.models import Protocol
 from patients.models import DiaryEntry, Patient, PriorPreventive
-from scheduling.models import Clinician, Location, Protocol, Session, WorkingHours
-from scheduling.services import _save_session
+from scheduling.models import Clinician, Location, Session, WorkingHours
+from scheduling.services import session_save
 from tests.scheduling.conftest import at
 
 THREADS = 50
@@ -188,12 +189,12 @@ def test_the_database_refuses_overlapping_active_sessions_for_one_clinician(db):
         patient=PatientFactory(), clinician=clinician, location=location, start=at(DAY, 10, 15), end=at(DAY, 10, 45)
     )
     with pytest.raises(Conflict) as error:
-        _save_session(overlapping)
+        session_save(overlapping)
     assert error.value.code == "slot_unavailable"
     # A cancelled session holds no time, so the constraint lets the same slot be taken again.
     first.status = Session.Status.CANCELLED
     first.save()
-    _save_session(overlapping)
+    session_save(overlapping)
 
 
 @pytest.mark.postgres
@@ -206,7 +207,7 @@ def test_the_database_refuses_overlapping_active_sessions_for_one_patient(db):
         patient=patient, clinician=ClinicianFactory(), location=location, start=at(DAY, 10), end=at(DAY, 10, 30)
     )
     with pytest.raises(Conflict) as error:
-        _save_session(clash)
+        session_save(clash)
     assert error.value.code == "patient_busy"
     with pytest.raises(IntegrityError):
         Session.objects.create(

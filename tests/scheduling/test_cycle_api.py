@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from patients.models import ReviewFlag
-from scheduling.models import Protocol, Session
+from cycles.models import Protocol, ReviewFlag
+from scheduling.models import Session
 from tests.cycle import STANDARD_TREATMENT, at, clinic, diary, treated_course
 from tests.factories import ReviewFlagFactory, SessionFactory
 

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from clinic.celery import app as celery_app
-from scheduling import services
+from cycles import treatments
 from scheduling.models import Session
 from tests.cycle import STANDARD_TREATMENT, at, clinic
 from tests.factories import SessionFactory, UserFactory
@@ -37,7 +37,7 @@ def _complete_and_wait_for_the_next_booking():
     session = SessionFactory(clinician=lee, location=location, start=at(treated_on, 9), status="checked_in")
     clinician = UserFactory(role="clinician")
     with running_worker() as worker:
-        services.session_complete(
+        treatments.session_complete(
             session=session,
             treatment={**STANDARD_TREATMENT, "lot_expiry": date(year + 1, 1, 1)},
             adverse_events=[],

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduling.planner import candidate_days, due_dates, next_target, rank_slots
+from cycles.rules import candidate_days, due_dates, next_target, rank_slots
 from scheduling.slots import Slot
 
 NEW_YORK = ZoneInfo("America/New_York")

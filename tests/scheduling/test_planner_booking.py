@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from patients.models import ReviewFlag
-from scheduling import planner
-from scheduling.models import Protocol, Session
+from cycles import planner
+from cycles.models import Protocol, ReviewFlag
+from scheduling.models import Session
 from tests.cycle import at, clinic, treated_course
 from tests.factories import PatientFactory, SessionFactory, TimeOffFactory
 

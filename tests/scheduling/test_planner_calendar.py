@@ -5,8 +5,10 @@ from types import SimpleNamespace
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
+from cycles.calendar import PlannerCalendar
+from cycles.rules import next_target
 from scheduling import slots
-from scheduling.planner import Calendar, next_target
+from scheduling.calendar import Calendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 PROTOCOL = SimpleNamespace(interval_days=84, min_interval_days=84, window_days=14)
@@ -17,15 +19,17 @@ NOW = datetime(2027, 1, 6, tzinfo=UTC)
 LEE, PATEL = uuid4(), uuid4()
 
 
-def calendar(*, hours_of=(LEE, PATEL), busy=None, patient_busy=None) -> Calendar:
+def calendar(*, hours_of=(LEE, PATEL), busy=None, patient_busy=None) -> PlannerCalendar:
     rules = [slots.HoursRule(cid, weekday, time(9), time(12)) for cid in hours_of for weekday in range(5)]
-    return Calendar(
+    return PlannerCalendar(
         location_id="loc",
         tz=NEW_YORK,
         length=timedelta(minutes=30),
-        hours=slots.expand_hours(rules=rules, start_date=DAYS[0], end_date=DAYS[1], tz=NEW_YORK),
-        busy=busy or {},
-        patient_busy=patient_busy or {},
+        calendar=Calendar(
+            hours=slots.expand_hours(rules=rules, start_date=DAYS[0], end_date=DAYS[1], tz=NEW_YORK),
+            busy=busy or {},
+            patient_busy=patient_busy or {},
+        ),
     )
 
 
@@ -34,7 +38,7 @@ def local(slot) -> tuple:
     return slot.clinician_id, start.date(), start.time()
 
 
-def place(cal: Calendar, patient, clinician=LEE):
+def place(cal: PlannerCalendar, patient, clinician=LEE):
     return cal.place(target=TARGET, clinician_id=clinician, patient_id=patient, days=DAYS, now=NOW)
 
 

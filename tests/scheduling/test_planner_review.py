@@ -7,9 +7,11 @@ import pytest
 import time_machine
 from django.db import connection
 
+from cycles import planner
+from cycles.models import Protocol
 from notifications.models import ReminderPolicy
-from scheduling import planner, services
-from scheduling.models import Protocol, Session
+from scheduling import services
+from scheduling.models import Session
 from tests.cycle import at, clinic, treated_course
 
 LAST = date(2027, 1, 5)  # a Tuesday, in EST
@@ -70,7 +72,7 @@ def test_a_front_desk_booking_and_the_planner_on_one_course_neither_deadlock_nor
     def plan():
         try:
             desk_has_patient.wait(timeout=5)
-            with connection.execute_wrapper(_after(("scheduling_course", "FOR"), planner_has_course)):
+            with connection.execute_wrapper(_after(("cycles_course", "FOR"), planner_has_course)):
                 outcome["plan"] = planner.course_plan_next(course_id=course.pk).outcome
         except Exception as exc:
             errors.append(exc)

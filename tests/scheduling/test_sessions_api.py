@@ -9,7 +9,8 @@ import time_machine
 
 from clinic.models import AuditLog
 from clinic.timezones import shift_days_keep_wall_clock
-from scheduling.models import Protocol, Session
+from cycles.models import Protocol
+from scheduling.models import Session
 from tests.factories import (
     ClinicianFactory,
     LocationFactory,

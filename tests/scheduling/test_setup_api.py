@@ -8,7 +8,8 @@ from datetime import time
 
 import pytest
 
-from scheduling.models import Clinician, Location, Protocol, TimeOff, WorkingHours
+from cycles.models import Protocol
+from scheduling.models import Clinician, Location, TimeOff, WorkingHours
 from tests.factories import ClinicianFactory, LocationFactory
 
 ROLES = ["front_desk_client", "clinician_client", "clinic_admin_client"]

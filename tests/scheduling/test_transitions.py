@@ -9,6 +9,7 @@ import pytest
 import time_machine
 
 from clinic.errors import Conflict
+from cycles import treatments
 from scheduling import services
 from scheduling.models import Session
 from tests.factories import SessionFactory
@@ -44,7 +45,7 @@ def run(action, session, user):
     if action == "no_show":
         return services.session_no_show(session=session, by=user)
     if action == "complete":
-        return services.session_complete(
+        return treatments.session_complete(
             session=session, treatment=treatment_body(), adverse_events=[], notes="", by=user
         )
     if action == "cancel":

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.test import Client
 
 from clinic.roles import FRONT_DESK
-from patients.models import ReviewFlag
-from scheduling.models import AdverseEvent, Session, TreatmentRecord
+from cycles.models import AdverseEvent, ReviewFlag, TreatmentRecord
+from scheduling.models import Session
 from tests.factories import (
     DiaryEntryFactory,
     PatientFactory,

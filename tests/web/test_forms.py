@@ -8,8 +8,8 @@ import time_machine
 
 from clinic.timezones import local_datetime
 from clinic.web.daygrid import build_day_grid
-from patients.models import ReviewFlag
-from scheduling.models import Session, TreatmentRecord
+from cycles.models import ReviewFlag, TreatmentRecord
+from scheduling.models import Session
 from tests.factories import CourseFactory, PatientFactory, ReviewFlagFactory, SessionFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from clinic.roles import ALL_ROLES, CLINIC_ADMIN, ensure_groups
+from scheduling.models import Clinician
 
 
 class Command(BaseCommand):
@@ -36,8 +37,6 @@ class Command(BaseCommand):
             user.save(update_fields=["is_staff"])
             user.groups.add(Group.objects.get(name=role))
             if clinician:
-                from scheduling.models import Clinician
-
                 Clinician.objects.create(name=name or username, user=user)
         suffix = " with a Clinician row" if clinician else ""
         self.stdout.write(self.style.SUCCESS(f"Created {role} {username}{suffix}"))

@@ -18,17 +18,9 @@ from django.db import transaction
 
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, ensure_groups
 from clinic.timezones import local_datetime, today_in
+from cycles.models import AdverseEvent, Course, Protocol, TreatmentRecord
 from patients.models import DiaryEntry, Patient, PriorPreventive
-from scheduling.models import (
-    AdverseEvent,
-    Clinician,
-    Course,
-    Location,
-    Protocol,
-    Session,
-    TreatmentRecord,
-    WorkingHours,
-)
+from scheduling.models import Clinician, Location, Session, WorkingHours
 
 DEMO_PASSWORD = "cycledesk-demo"
 STAFF = [

@@ -7,8 +7,8 @@ from rest_framework.generics import GenericAPIView
 from clinic.audit import audit_record
 from clinic.models import AuditLog
 from clinic.roles import IsStaff
-from scheduling import due
-from scheduling.models import Course, Protocol
+from cycles import due
+from cycles.models import Course, Protocol
 
 MAX_WITHIN_DAYS = 366
 

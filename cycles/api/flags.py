@@ -10,8 +10,8 @@ from clinic.api.schema import CONFLICT
 from clinic.audit import audit_record
 from clinic.models import AuditLog
 from clinic.roles import IsClinician
-from patients import review
-from patients.models import ReviewFlag
+from cycles import flags, selectors
+from cycles.models import ReviewFlag
 
 
 class FlagQuery(serializers.Serializer):
@@ -52,7 +52,7 @@ def _audit(request, action: str, patient_ids, object_id="") -> None:
 class ReviewFlagList(GenericAPIView):
     permission_classes = [IsClinician]
     serializer_class = ReviewFlagSerializer
-    queryset = ReviewFlag.objects.none()  # for the schema; rows come from patients.review
+    queryset = ReviewFlag.objects.none()  # for the schema; rows come from cycles.selectors
 
     @extend_schema(
         parameters=[
@@ -64,7 +64,7 @@ class ReviewFlagList(GenericAPIView):
     def get(self, request):
         query = FlagQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = self.paginate_queryset(review.review_flags(**query.validated_data))
+        page = self.paginate_queryset(selectors.review_flags(**query.validated_data))
         _audit(request, AuditLog.Action.READ, [flag.patient_id for flag in page])
         return self.get_paginated_response(ReviewFlagSerializer(page, many=True).data)
 
@@ -79,6 +79,6 @@ class ReviewFlagResolve(GenericAPIView):
         flag = get_object_or_404(ReviewFlag, pk=pk)
         data = ResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
-        flag = review.review_flag_resolve(flag=flag, resolved_by=request.user, **data.validated_data)
+        flag = flags.review_flag_resolve(flag=flag, resolved_by=request.user, **data.validated_data)
         _audit(request, AuditLog.Action.UPDATE, [flag.patient_id], flag.id)
         return Response(ReviewFlagSerializer(flag).data)

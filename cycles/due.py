@@ -15,19 +15,24 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from clinic.timezones import day_bounds, local_date, today_in
-from patients.models import ReviewFlag
-from scheduling.models import Course, Location, Protocol, Session
-from scheduling.planner import due_dates
+from cycles.models import Course, Protocol, ReviewFlag
+from cycles.rules import due_dates
+from scheduling.models import Location, Session
 
 
 def upcoming_treatment() -> Exists:
-    """Annotation: the course has a treatment session booked, confirmed or checked in (whatever its date)."""
+    """Annotation: the course has a treatment booked (booked, confirmed or checked in, whatever its date).
+
+    The one definition of "this course has a treatment booked": the due list, the planner and the
+    "time to book" notification all use it.
+    """
     return Exists(
         Session.objects.filter(course=OuterRef("pk"), kind=Session.Kind.TREATMENT, status__in=Session.UPCOMING_STATUSES)
     )
 
 
-def _last_treatment(field: str) -> Subquery:
+def last_treatment(field: str) -> Subquery:
+    """Annotation: `field` of the course's last completed treatment."""
     return Subquery(
         Session.objects.filter(course=OuterRef("pk"), kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED)
         .order_by("-start")
@@ -96,10 +101,10 @@ def courses_without_booking(
     courses = (
         Course.objects.filter(status=Course.Status.ACTIVE, pk__in=last.values("course_id"))
         .annotate(
-            last_treatment_start=_last_treatment("start"),
-            last_location_id=_last_treatment("location_id"),
-            last_time_zone=_last_treatment("location__time_zone"),
-            last_cycle=_last_treatment("cycle_number"),
+            last_treatment_start=last_treatment("start"),
+            last_location_id=last_treatment("location_id"),
+            last_time_zone=last_treatment("location__time_zone"),
+            last_cycle=last_treatment("cycle_number"),
         )
         .exclude(upcoming_treatment())
     )

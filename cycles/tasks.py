@@ -1,8 +1,13 @@
-"""Scheduling jobs: thin tasks taking ids; the work is in scheduling.planner and patients.review."""
+"""Course jobs: thin tasks taking ids; the work is in cycles.planner and cycles.review.
+
+The registered names predate the cycles app (they were scheduling's and patients'
+tasks) and stay as they are, so tasks already queued under them still run.
+"""
 
 from celery import shared_task
 
-from scheduling import planner
+from cycles import planner, review
+from scheduling.models import Session
 
 # Sweeps walk every course in chunks: more time than a single-row task.
 SWEEP_LIMITS = {"time_limit": 1800, "soft_time_limit": 1700}
@@ -11,9 +16,6 @@ SWEEP_LIMITS = {"time_limit": 1800, "soft_time_limit": 1700}
 @shared_task(name="scheduling.treatment_completed", acks_late=True)
 def treatment_completed(session_id: str) -> dict:
     """Enqueued after commit when a treatment session is completed: plan the next one, then review the patient."""
-    from patients import review
-    from scheduling.models import Session
-
     session = Session.objects.filter(pk=session_id).values("course_id", "patient_id").first()
     if session is None:
         return {"outcome": "skipped", "reason": "no such session"}
@@ -34,6 +36,16 @@ def plan_next_sessions() -> dict:
 @shared_task(name="scheduling.flag_overdue", acks_late=True, **SWEEP_LIMITS)
 def flag_overdue() -> dict:
     """Daily: flag active courses past their window with nothing booked."""
-    from patients import review
-
     return review.overdue_sweep()
+
+
+@shared_task(name="patients.assess_patient", acks_late=True)
+def assess_patient(patient_id: str) -> dict:
+    """Enqueued after commit when a diary entry is recorded."""
+    return {"flags_opened": review.patient_assess(patient_id=patient_id)}
+
+
+@shared_task(name="patients.assess_responses", acks_late=True, **SWEEP_LIMITS)
+def assess_responses() -> dict:
+    """Daily: review every active course's response."""
+    return review.responses_sweep()

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from cycles.api import due, flags, patients, protocol, sessions
+
+urlpatterns = [
+    path("protocol/", protocol.ProtocolDetail.as_view(), name="protocol"),
+    path("sessions/", sessions.SessionList.as_view(), name="session-list"),
+    path("sessions/<uuid:pk>/", sessions.SessionDetail.as_view(), name="session-detail"),
+    path("sessions/<uuid:pk>/reschedule/", sessions.SessionReschedule.as_view(), name="session-reschedule"),
+    path("sessions/<uuid:pk>/cancel/", sessions.SessionCancel.as_view(), name="session-cancel"),
+    path("sessions/<uuid:pk>/check-in/", sessions.SessionCheckIn.as_view(), name="session-check-in"),
+    path("sessions/<uuid:pk>/no-show/", sessions.SessionNoShow.as_view(), name="session-no-show"),
+    path("sessions/<uuid:pk>/complete/", sessions.SessionComplete.as_view(), name="session-complete"),
+    path("patients/<uuid:pk>/response/", patients.PatientResponse.as_view(), name="patient-response"),
+    path("patients/<uuid:pk>/eligibility/", patients.PatientEligibility.as_view(), name="patient-eligibility"),
+    path("patients/<uuid:pk>/fhir/", patients.PatientFhirExport.as_view(), name="patient-fhir"),
+    path("due/", due.DueList.as_view(), name="due-list"),
+    path("review-flags/", flags.ReviewFlagList.as_view(), name="review-flag-list"),
+    path("review-flags/<uuid:pk>/resolve/", flags.ReviewFlagResolve.as_view(), name="review-flag-resolve"),
+]

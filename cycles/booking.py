@@ -1,0 +1,85 @@
+"""The course rules every treatment booking passes, on every path that books.
+
+`CoursePolicy` is the booking policy cycles registers with scheduling
+(`scheduling.policy`): every booking and reschedule of a treatment, from the API,
+the web UI or anything else that calls `scheduling.services.session_book`, is
+judged by `cycles.rules.TREATMENT_RULES` on facts loaded by `treatment_facts`.
+The planner, which books a whole batch at once, loads the same facts for the
+batch and asks the same rules about each slot it considers.
+"""
+
+from datetime import timedelta
+
+from clinic.timezones import local_date
+from cycles import rules, selectors
+from cycles.models import Course, Protocol
+from patients.models import Patient
+from scheduling import policy
+from scheduling.models import Session
+
+
+def course_for_treatment(patient: Patient) -> Course:
+    """The patient's active course, opened on the default protocol when there is none."""
+    course = selectors.active_course(patient=patient)
+    if course is None:
+        course = Course.objects.create(patient=patient, protocol=Protocol.active())
+    return course
+
+
+def treatment_facts(courses: list[Course], *, treated: dict | None = None) -> dict:
+    """{course id: TreatmentFacts} for a batch of courses (protocols loaded), in a fixed number of queries
+    whatever their number: the patients' completed treatments (unless given, {patient id: [PastTreatment]}),
+    and for courses not yet begun the protocol, diary and preventives."""
+    if not courses:
+        return {}
+    if treated is None:
+        treated = selectors.past_treatments(patient_ids={c.patient_id for c in courses})
+    begun = {t.course_id for past in treated.values() for t in past}
+    unbegun = {c.patient_id: c.patient for c in courses if c.pk not in begun}
+    eligibility = (
+        selectors.eligibility_for_patients(patients=list(unbegun.values()), treated=treated) if unbegun else {}
+    )
+    return {
+        c.pk: rules.TreatmentFacts(
+            interval_days=c.protocol.interval_days,
+            min_interval_days=c.protocol.min_interval_days,
+            window_days=c.protocol.window_days,
+            treatments=tuple(treated.get(c.patient_id, ())),
+            first_of_course=c.pk not in begun,
+            eligibility=eligibility.get(c.patient_id),
+        )
+        for c in courses
+    }
+
+
+def proposal_for(session: Session, *, exclude: Session | None = None) -> rules.ProposedTreatment:
+    return rules.ProposedTreatment(
+        start=session.start,
+        treated_on=local_date(session.start, session.location.zone),
+        session_id=exclude.pk if exclude is not None else None,
+    )
+
+
+class CoursePolicy(policy.BookingPolicy):
+    """A session takes its course's protocol length; a treatment passes the course rules (or a clinician's
+    override) and is marked late after the window."""
+
+    def session_length(self, *, patient=None, kind=None) -> timedelta:
+        course = selectors.active_course(patient=patient) if patient is not None else None
+        protocol = course.protocol if course is not None else Protocol.active()
+        return timedelta(minutes=protocol.session_minutes)
+
+    def check(self, *, session: Session, override_reason: str, by, exclude=None) -> None:
+        if session.kind != Session.Kind.TREATMENT:
+            if session.course_id is None:
+                session.course = selectors.active_course(patient=session.patient)
+            return
+        if session.course_id is None:
+            session.course = course_for_treatment(session.patient)
+        facts = treatment_facts([session.course])[session.course_id]
+        proposal = proposal_for(session, exclude=exclude)
+        if not override_reason:
+            violation = rules.treatment_violation(facts, proposal)
+            if violation is not None:
+                raise violation
+        session.late = rules.is_late(facts, proposal)

@@ -1,0 +1,75 @@
+"""The planner's calendar: where one course's next treatment goes, in memory (pure).
+
+Built on `scheduling.calendar.Calendar` (the same hours, leave and overlap checks a
+front-desk booking passes); `place` adds the planner's choice: the target if it is
+free and the course rules accept it, else the nearest free slot of the window that
+they accept, the same clinician's first. Placing a session makes its clinician and
+patient busy for the rest of the batch.
+"""
+
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from clinic.timezones import day_bounds, local_date
+from cycles.rules import Target, slot_preference
+from scheduling import slots
+from scheduling.calendar import Calendar
+from scheduling.slots import Slot
+
+Accept = Callable[[Slot], bool]
+
+
+@dataclass
+class PlannerCalendar:
+    """One location's Calendar over the days a batch of courses may be booked on."""
+
+    location_id: object
+    tz: ZoneInfo
+    length: timedelta
+    calendar: Calendar
+
+    def place(
+        self,
+        *,
+        target: Target,
+        clinician_id,
+        patient_id,
+        days: tuple[date, date],
+        now: datetime,
+        accept: Accept = lambda slot: True,
+    ) -> Slot | None:
+        """The target if it is free and accepted, else the nearest such slot on days[0]..days[1]."""
+        start = target.start.astimezone(UTC)
+        wanted = Slot(clinician_id, self.location_id, start, start + self.length)
+        if (
+            start >= now
+            and days[0] <= local_date(start, self.tz) <= days[1]
+            and self.calendar.problem(wanted.start, wanted.end, clinician_id=clinician_id, patient_id=patient_id)
+            is None
+            and accept(wanted)
+        ):
+            return self._take(wanted, patient_id)
+        first, _ = day_bounds(days[0], self.tz)
+        _, last = day_bounds(days[1], self.tz)
+        nearest = []  # per clinician, the accepted free slots just before and just after the target
+        for cid, hours in self.calendar.hours.items():
+            free = slots.free_slots(
+                hours=[h for h in hours if first <= h[0] < last],
+                busy=self.calendar.blocked(cid, patient_id),
+                length=self.length,
+            )  # sorted by start, in UTC
+            free = [Slot(cid, self.location_id, *f) for f in free[bisect_left(free, (now,)) :]]
+            at = bisect_left([s.start for s in free], start)
+            before = next((s for s in reversed(free[:at]) if accept(s)), None)
+            after = next((s for s in free[at:] if accept(s)), None)
+            nearest += [s for s in (before, after) if s is not None]
+        if not nearest:
+            return None
+        return self._take(min(nearest, key=slot_preference(target=start, clinician_id=clinician_id)), patient_id)
+
+    def _take(self, slot: Slot, patient_id) -> Slot:
+        self.calendar.take(slot.start, slot.end, clinician_id=slot.clinician_id, patient_id=patient_id)
+        return slot

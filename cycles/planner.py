@@ -1,0 +1,275 @@
+"""The next-session planner (DESIGN.md §4): book the next treatment 12 weeks on.
+
+The pure parts are elsewhere: where the next treatment belongs (`cycles.rules.next_target`),
+which free slot to try first (`cycles.rules.slot_preference`), and the in-memory calendar
+that places it (`cycles.calendar.PlannerCalendar`), which asks the same course rules
+(`cycles.rules.TREATMENT_RULES`) and calendar checks as a front-desk booking.
+`courses_plan` plans a batch of courses set-based, in a fixed number of queries
+whatever the batch size; `course_plan_next` (after a treatment is completed) is
+a batch of one, and `plan_sweep` (daily) walks every course with nothing booked
+in chunks.
+
+Safety: the batch locks its courses, then their patients, then every clinician
+with hours at their locations (the lock order of every booking, see
+scheduling/services/booking.py), so no booking can slip in between reading who is busy
+and inserting; the PostgreSQL exclusion constraints remain the last word. A
+course is planned only when it has no upcoming treatment session, so a second
+run or a second worker books nothing (it waits for the first one's locks, then
+sees its sessions). On SQLite, BEGIN IMMEDIATE serialises writers.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.timezones import day_bounds, local_date
+from cycles import flags, rules
+from cycles.booking import treatment_facts
+from cycles.calendar import PlannerCalendar
+from cycles.due import courses_without_booking
+from cycles.models import Course, Protocol, ReviewFlag
+from patients.models import Patient
+from scheduling import events
+from scheduling.models import Clinician, Location, Session, WorkingHours
+from scheduling.selectors import availability, patients_busy
+
+CHUNK_SIZE = 500
+
+# --- service ------------------------------------------------------------------------------
+
+
+class PlanOutcome(StrEnum):
+    BOOKED = "booked"
+    ALREADY_BOOKED = "already_booked"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    outcome: PlanOutcome
+    session_id: str | None = None
+    reason: str = ""
+
+
+def course_plan_next(*, course_id, now: datetime | None = None) -> PlanResult:
+    """Book the next treatment of one course (enqueued when a treatment is completed)."""
+    return courses_plan(course_ids=[course_id], now=now)[course_id]
+
+
+def courses_plan(*, course_ids, now: datetime | None = None, protocol=None) -> dict:
+    """Book the next treatment of each active course that has nothing booked: {course id: PlanResult}.
+
+    For each course: interval_days after its last treatment, with the same
+    clinician at the same location and local time; if that is taken, outside
+    hours or on leave, the free slot of the window nearest to it (the same
+    clinician's first, then any clinician at the location). When nothing fits, an
+    `auto_booking_failed` flag puts the course on the due list. Fourteen queries
+    whatever the number of courses and locations (see tests/test_jobs.py).
+    """
+    now = now or timezone.now()
+    protocol = protocol or Protocol.active()
+    course_ids = list(course_ids)
+    try:
+        with transaction.atomic():
+            return _plan(course_ids, now, protocol)
+    except IntegrityError:
+        # A session written without the booking locks (through the admin, say) overlaps one of the batch:
+        # the exclusion constraint refused it all. One by one, only the clashing course is left for the next run.
+        if len(course_ids) == 1:
+            return {course_ids[0]: PlanResult(PlanOutcome.FAILED, reason="the slot was taken meanwhile")}
+        results = {}
+        for course_id in course_ids:
+            results |= courses_plan(course_ids=[course_id], now=now, protocol=protocol)
+        return results
+
+
+def _plan(course_ids: list, now: datetime, protocol) -> dict:
+    results = {course_id: PlanResult(PlanOutcome.SKIPPED, reason="course not active") for course_id in course_ids}
+    if not protocol.auto_book:
+        return dict.fromkeys(course_ids, PlanResult(PlanOutcome.SKIPPED, reason="auto_book is off"))
+    # FOR NO KEY UPDATE: a booking inserting a session of the course takes FOR KEY SHARE on it while it holds
+    # the patient; FOR UPDATE here would deadlock with it once this batch asks for the patient.
+    courses = {
+        c.pk: c
+        for c in Course.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("patient", "protocol")
+        .filter(pk__in=course_ids, status=Course.Status.ACTIVE)
+        .order_by("pk")
+    }
+    # The patients next (the booking lock order), before reading their sessions: a booking that held one
+    # has committed by now, so its session is seen and the course is not booked twice.
+    patient_status = dict(
+        Patient.objects.select_for_update()
+        .filter(pk__in={c.patient_id for c in courses.values()})
+        .order_by("pk")
+        .values_list("pk", "status")
+    )
+    # Every treatment of these patients, any course: the course's own decide what to plan, all the
+    # completed ones feed the course rules (the interval holds across courses).
+    treatments: dict = {}
+    patient_sessions = list(
+        Session.objects.filter(
+            patient_id__in=patient_status,
+            kind=Session.Kind.TREATMENT,
+            status__in=(*Session.UPCOMING_STATUSES, Session.Status.COMPLETED),
+        )
+        .only("id", "patient_id", "course_id", "status", "start", "clinician_id", "location_id", "cycle_number")
+        .order_by("start")
+    )
+    for session in patient_sessions:
+        treatments.setdefault(session.course_id, []).append(session)
+
+    todo = []  # (course, last completed treatment, target, days)
+    locations = Location.objects.in_bulk({s.location_id for s in patient_sessions})
+    for course_id, course in courses.items():
+        sessions = treatments.get(course_id, [])
+        completed = [s for s in sessions if s.status == Session.Status.COMPLETED]
+        if patient_status[course.patient_id] != Patient.Status.ACTIVE:
+            results[course_id] = PlanResult(PlanOutcome.SKIPPED, reason="patient paused or discharged")
+        elif len(completed) < len(sessions):
+            results[course_id] = PlanResult(PlanOutcome.ALREADY_BOOKED)
+        elif not completed:
+            results[course_id] = PlanResult(PlanOutcome.SKIPPED, reason="no treatment yet")
+        else:
+            last = completed[-1]
+            last.cycle_number = last.cycle_number or len(completed)
+            tz = locations[last.location_id].zone
+            target = rules.next_target(last.start, tz, protocol)
+            days = rules.candidate_days(target, local_date(now, tz))
+            if days is None:
+                results[course_id] = PlanResult(PlanOutcome.SKIPPED, reason="window has passed")
+            else:
+                todo.append((course, last, target, days))
+    if not todo:
+        return results
+
+    # Then every clinician with hours at these locations (the booking lock order: patients, clinicians).
+    location_ids = {last.location_id for _, last, _, _ in todo}
+    list(
+        Clinician.objects.select_for_update()
+        .filter(pk__in=WorkingHours.objects.filter(location_id__in=location_ids).values("clinician_id"))
+        .order_by("pk")
+        .values_list("pk")
+    )
+    calendars = _calendars(todo, locations, protocol)
+    treated: dict = {}
+    for s in patient_sessions:
+        if s.status == Session.Status.COMPLETED:
+            treated_on = local_date(s.start, locations[s.location_id].zone)
+            treated.setdefault(s.patient_id, []).append(rules.PastTreatment(treated_on, s.start, s.pk, s.course_id))
+    facts = treatment_facts([course for course, *_ in todo], treated=treated)
+
+    booked, failed = [], []
+    for course, last, target, days in todo:
+        calendar = calendars[last.location_id]
+        slot = calendar.place(
+            target=target,
+            clinician_id=last.clinician_id,
+            patient_id=course.patient_id,
+            days=days,
+            now=now,
+            accept=_accepts(facts[course.pk], calendar.tz),
+        )
+        if slot is None:
+            failed.append(
+                ReviewFlag(
+                    patient_id=course.patient_id,
+                    course=course,
+                    session=last,
+                    kind=ReviewFlag.Kind.AUTO_BOOKING_FAILED,
+                    cycle=last.cycle_number,
+                    details={
+                        "target": target.start.isoformat(),
+                        "due_from": target.due_from.isoformat(),
+                        "due_by": target.due_by.isoformat(),
+                        "location": str(last.location_id),
+                        "clinician": str(last.clinician_id),
+                    },
+                )
+            )
+            results[course.pk] = PlanResult(PlanOutcome.FAILED, reason="no free slot in the window")
+            continue
+        booked.append(
+            Session(
+                patient=course.patient,
+                course=course,
+                clinician_id=slot.clinician_id,
+                location_id=slot.location_id,
+                kind=Session.Kind.TREATMENT,
+                start=slot.start,
+                end=slot.end,
+                auto_booked=True,
+            )
+        )
+        results[course.pk] = PlanResult(PlanOutcome.BOOKED, session_id=str(booked[-1].id))
+    Session.objects.bulk_create(booked)
+    events.sessions_booked.send(sender=events.SessionEvent, sessions=booked, now=now)
+    flags.flags_open(failed)
+    return results
+
+
+def _accepts(facts: rules.TreatmentFacts, tz):
+    """The course rules of a front-desk booking, asked of each slot the planner considers."""
+
+    def accept(slot) -> bool:
+        proposal = rules.ProposedTreatment(start=slot.start, treated_on=local_date(slot.start, tz))
+        return rules.treatment_violation(facts, proposal) is None
+
+    return accept
+
+
+def _calendars(todo: list, locations: dict, protocol) -> dict:
+    """One PlannerCalendar per location, over the local dates any of its courses may be booked on. Four
+    queries: working hours, time off, the clinicians' sessions, the patients' sessions."""
+    spans: dict = {}  # location id -> (first, last) local date
+    for _, last, _, (first, final) in todo:
+        low, high = spans.get(last.location_id, (first, final))
+        spans[last.location_id] = (min(low, first), max(high, final))
+    start = min(day_bounds(first, locations[lid].zone)[0] for lid, (first, _) in spans.items())
+    end = max(day_bounds(final, locations[lid].zone)[1] for lid, (_, final) in spans.items())
+    free = availability(location_ids=list(spans), start=start, end=end)
+    busy = patients_busy(patient_ids={c.patient_id for c, *_ in todo}, start=start, end=end)
+    return {
+        location_id: PlannerCalendar(
+            location_id=location_id,
+            tz=locations[location_id].zone,
+            length=timedelta(minutes=protocol.session_minutes),
+            # Shared lists: a session placed at one location makes its clinician and patient busy at the others.
+            calendar=free.calendar(
+                location=locations[location_id], start_date=first, end_date=final, patient_busy=busy
+            ),
+        )
+        for location_id, (first, final) in spans.items()
+    }
+
+
+def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None = None, protocol=None) -> list:
+    """Ids of active courses (ordered, after `after`) with nothing booked, a treatment done, the window not passed
+    and no open auto_booking_failed flag. Two queries (the zones of the locations, the courses), and the
+    protocol unless given."""
+    courses = courses_without_booking(protocol=protocol, now=now, not_overdue=True, exclude_failed_booking=True).filter(
+        patient__status="active"
+    )
+    if after is not None:
+        courses = courses.filter(pk__gt=after)
+    return list(courses.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def plan_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) -> dict:
+    """The daily sweep: plan every active course that has nothing booked, a chunk at a time."""
+    counts = dict.fromkeys(PlanOutcome, 0)
+    protocol = Protocol.active()
+    if not protocol.auto_book:
+        return counts
+    after = None
+    while True:
+        ids = plan_candidates(after=after, limit=chunk_size, now=now, protocol=protocol)
+        for result in (courses_plan(course_ids=ids, now=now, protocol=protocol) if ids else {}).values():
+            counts[result.outcome] += 1
+        if len(ids) < chunk_size:
+            return counts
+        after = ids[-1]

@@ -1,0 +1,17 @@
+"""How notifications/ listens to the layers below: every booking, move and cancellation makes outbox rows."""
+
+from notifications.services import outbox
+from scheduling import events
+
+
+def _sessions_booked(sender, *, sessions, now, **kwargs) -> None:
+    outbox.sessions_booked(sessions=sessions, now=now)
+
+
+def _session_changed(sender, *, session, event, **kwargs) -> None:
+    outbox.session_changed(session=session, event=event)
+
+
+def connect() -> None:
+    events.sessions_booked.connect(_sessions_booked, dispatch_uid="notifications.sessions_booked")
+    events.session_changed.connect(_session_changed, dispatch_uid="notifications.session_changed")

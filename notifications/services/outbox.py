@@ -1,0 +1,154 @@
+"""The outbox: the rows a booking, move or cancellation creates (DESIGN.md §5).
+
+Rows are created inside the scheduling transaction: scheduling sends its session
+events (`scheduling.events`) and `notifications.apps` connects the receivers here.
+Each row due now is enqueued for delivery after commit.
+"""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import Notification, ReminderPolicy
+from patients.models import Patient
+from scheduling.events import SessionEvent
+from scheduling.models import Session
+
+Purpose = Notification.Purpose
+Channel = Notification.Channel
+Status = Notification.Status
+
+CHUNK = 500
+WAITING_STATUSES = (Session.Status.BOOKED, Session.Status.CONFIRMED)
+
+
+def claim_timeout() -> timedelta:
+    return timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS)
+
+
+def key(*parts) -> str:
+    return ":".join(str(part) for part in parts)
+
+
+def stamp(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def preferred_channel(patient: Patient) -> str:
+    """Email if the patient consents to it and has an address, else SMS (API.md, booking confirmation)."""
+    if patient.email_opt_in and patient.email:
+        return Channel.EMAIL
+    if patient.sms_opt_in and patient.phone:
+        return Channel.SMS
+    return Channel.EMAIL
+
+
+def _session_row(session: Session, purpose: str, channel: str, due_at: datetime, *, keyed_by_start: bool):
+    parts = [session.id, purpose, 0, channel]
+    if keyed_by_start:
+        parts.append(stamp(session.start))
+    return Notification(
+        patient_id=session.patient_id,
+        session_id=session.id,
+        course_id=session.course_id,
+        purpose=purpose,
+        channel=channel,
+        session_start=session.start,
+        due_at=due_at,
+        dedupe_key=key(*parts),
+    )
+
+
+def reminder_rows(*, session: Session, policy: ReminderPolicy, booked_at: datetime) -> list[Notification]:
+    """The session's reminders for its current start. "N days before" is start − N × 24 h
+    (elapsed time, as API.md says; quiet hours then hold it); one already past at
+    booking is made skipped (`too_late`) so staff can see why nothing went."""
+    rows = []
+    for channel, days in policy.offsets():
+        # In UTC: aware arithmetic in a local zone would keep the wall clock instead.
+        due_at = session.start.astimezone(UTC) - timedelta(days=days)
+        row = Notification(
+            patient_id=session.patient_id,
+            session_id=session.id,
+            course_id=session.course_id,
+            purpose=Purpose.REMINDER,
+            channel=channel,
+            offset_days=days,
+            session_start=session.start,
+            due_at=due_at,
+            dedupe_key=key(session.id, Purpose.REMINDER, days, channel, stamp(session.start)),
+        )
+        if due_at < booked_at:
+            row.status, row.skip_reason = Status.SKIPPED, "too_late"
+        rows.append(row)
+    return rows
+
+
+def insert(rows: list[Notification]) -> None:
+    if rows:
+        Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=CHUNK)
+
+
+def enqueue_on_commit(ids: list[UUID]) -> None:
+    """One delivery task per row, sent after commit (by name: the tasks module imports the services)."""
+    if ids:
+        from notifications.tasks import deliver  # tasks.py imports this package for its task bodies
+
+        transaction.on_commit(lambda: [deliver.delay(str(i)) for i in ids])
+
+
+def session_changed(*, session: Session, event: SessionEvent) -> None:
+    """Called (through `scheduling.events`) by the scheduling services inside their transaction.
+
+    booked: a booking confirmation (due now, by email if the patient consents to
+    it, else SMS) and the reminders for the session's start.
+    rescheduled: pending rows made for the old start are skipped
+    (`session_rescheduled`); a reschedule notice and the new reminders are made.
+    cancelled: every pending row of the session is skipped (`session_cancelled`)
+    and a cancellation notice is made.
+    """
+    now = timezone.now()
+    if event == SessionEvent.BOOKED:
+        sessions_booked(sessions=[session], now=now)
+        return
+    pending = Notification.objects.filter(session_id=session.id, status=Status.PENDING)
+    channel = preferred_channel(session.patient)
+    if event == SessionEvent.CANCELLED:
+        pending.update(status=Status.SKIPPED, skip_reason="session_cancelled", updated_at=now)
+        rows = [_session_row(session, Purpose.CANCELLATION, channel, now, keyed_by_start=False)]
+    elif event == SessionEvent.RESCHEDULED:
+        if session.status not in WAITING_STATUSES or session.start <= now:
+            return
+        pending.exclude(session_start=session.start).update(
+            status=Status.SKIPPED, skip_reason="session_rescheduled", updated_at=now
+        )
+        rows = [_session_row(session, Purpose.RESCHEDULE, channel, now, keyed_by_start=True)]
+        rows += reminder_rows(session=session, policy=ReminderPolicy.current(), booked_at=now)
+    else:
+        raise ValueError(f"unknown session event {event!r}")
+    _insert_and_send(rows, now)
+
+
+def sessions_booked(*, sessions: list[Session], now: datetime | None = None) -> None:
+    """Booking confirmations and reminders for new sessions (with their patients loaded), in two queries
+    whatever their number: the reminder policy and one insert. Past sessions (recorded history) get nothing."""
+    now = now or timezone.now()
+    sessions = [s for s in sessions if s.status in WAITING_STATUSES and s.start > now]
+    if not sessions:
+        return
+    policy = ReminderPolicy.current()
+    rows: list[Notification] = []
+    for session in sessions:
+        channel = preferred_channel(session.patient)
+        rows.append(_session_row(session, Purpose.BOOKING_CONFIRMATION, channel, now, keyed_by_start=False))
+        rows += reminder_rows(session=session, policy=policy, booked_at=now)
+    _insert_and_send(rows, now)
+
+
+def _insert_and_send(rows: list[Notification], now: datetime) -> None:
+    insert(rows)
+    # Sent at once; the next queueing job may send it again (enqueued_at is left empty), a no-op.
+    enqueue_on_commit([row.id for row in rows if row.status == Status.PENDING and row.due_at <= now])

@@ -1,0 +1,30 @@
+"""What scheduling tells the layers above (the outbox, slot offers), as registered hooks.
+
+Scheduling sends; notifications and cycles connect receivers in their AppConfig.ready().
+These are domain events sent by the services inside their transaction, not model
+signals: no `save()` triggers anything.
+"""
+
+from enum import StrEnum
+
+from django.dispatch import Signal
+from django.utils import timezone
+
+
+class SessionEvent(StrEnum):
+    BOOKED = "booked"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+
+
+# sessions=[Session, ...] (patients loaded), now=datetime: new bookings, one or a planner's batch.
+sessions_booked = Signal()
+# session=Session, event=SessionEvent (RESCHEDULED or CANCELLED), by=user or None.
+session_changed = Signal()
+
+
+def session_event(*, session, event: SessionEvent, by=None) -> None:
+    if event == SessionEvent.BOOKED:
+        sessions_booked.send(sender=SessionEvent, sessions=[session], now=timezone.now())
+    else:
+        session_changed.send(sender=SessionEvent, session=session, event=event, by=by)

@@ -1,0 +1,217 @@
+"""Booking and moving sessions: the calendar's checks, the registered booking policy, the insert.
+
+Every booking-like write locks the patient row and then the clinician row(s)
+(`select_for_update`, always in that order, so two bookings never deadlock)
+before it checks for overlaps. On PostgreSQL the exclusion constraints are the
+last word: an overlap that slips past the checks is an IntegrityError, mapped
+to the same 409. On SQLite the transaction is BEGIN IMMEDIATE, which takes the
+database write lock up front and so serialises bookings.
+
+The checks are the calendar's (`scheduling.calendar.Calendar.problem`: working
+hours, time off, the clinician's and the patient's other sessions), then the
+registered booking policy's (`scheduling.policy`: the course rules of cycles/).
+"""
+
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clinic.errors import Conflict, PermissionDenied, ValidationFailed
+from clinic.roles import is_clinician
+from patients.models import Patient
+from scheduling import events, policy, selectors
+from scheduling.calendar import Problem
+from scheduling.models import Clinician, Location, Session
+from scheduling.services.transitions import locked, require
+
+Status = Session.Status
+
+
+def lock_for_booking(patient: Patient, *clinicians: Clinician) -> None:
+    """Patient first, then clinicians by id: the one lock order every booking uses."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    ids = sorted({c.pk for c in clinicians}, key=str)
+    list(Clinician.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+
+
+def check_start(start: datetime, field: str = "start") -> datetime:
+    """The start in UTC: arithmetic on a zone-aware datetime would be wall-clock arithmetic."""
+    if start.tzinfo is None:
+        raise ValidationFailed("A datetime needs an offset.", fields={field: ["Give an offset, e.g. +01:00."]})
+    if start < timezone.now():
+        raise ValidationFailed("That time has passed.", fields={field: ["Must be in the future."]})
+    return start.astimezone(UTC)
+
+
+def check_override(override_reason: str, by) -> str:
+    """A rule may be overridden only by a clinician, with a reason (`by` None is the system)."""
+    override_reason = (override_reason or "").strip()
+    if override_reason and by is not None and not is_clinician(by):
+        raise PermissionDenied("Only a clinician may override a clinical rule.")
+    return override_reason
+
+
+def _label(start: datetime, location: Location) -> str:
+    return f"{start.astimezone(location.zone):%Y-%m-%d %H:%M} ({location.time_zone})"
+
+
+def check_free(
+    *,
+    clinician: Clinician,
+    location: Location,
+    patient: Patient,
+    start: datetime,
+    end: datetime,
+    exclude: Session | None = None,
+    working_hours: bool = True,
+) -> None:
+    """409 unless the clinician works then, is not on leave, and neither they nor the patient is busy.
+
+    `working_hours=False` for a treatment recorded after the fact: it happened, wherever the hours were.
+    """
+    label = _label(start, location)
+    if working_hours and not clinician.active:
+        raise Conflict(f"{clinician} is not taking bookings.", code="slot_unavailable")
+    calendar = selectors.booking_calendar(
+        clinician=clinician, location=location, patient=patient, start=start, end=end, exclude=exclude
+    )
+    problem = calendar.problem(start, end, clinician_id=clinician.pk, patient_id=patient.pk, hours=working_hours)
+    messages = {
+        Problem.OUTSIDE_HOURS: (
+            f"{clinician} does not work at {location} at {label} for the whole session.",
+            "slot_unavailable",
+        ),
+        Problem.TIME_OFF: (f"{clinician} is on time off at {label}.", "slot_unavailable"),
+        Problem.CLINICIAN_BUSY: (f"{clinician} already has a session at {label}.", "slot_unavailable"),
+        Problem.PATIENT_BUSY: (f"The patient already has a session at {label}.", "patient_busy"),
+    }
+    if problem is not None:
+        detail, code = messages[problem]
+        raise Conflict(detail, code=code)
+
+
+def session_save(session: Session) -> Session:
+    """Insert or update under a savepoint; the PostgreSQL exclusion constraints answer 409."""
+    try:
+        with transaction.atomic():
+            session.save()
+    except IntegrityError as exc:
+        message = str(exc)
+        if "session_patient_no_overlap" in message:
+            raise Conflict("The patient already has a session at that time.", code="patient_busy") from None
+        if "session_clinician_no_overlap" in message:
+            raise Conflict("The clinician already has a session at that time.", code="slot_unavailable") from None
+        raise
+    return session
+
+
+@transaction.atomic
+def session_book(
+    *,
+    patient: Patient,
+    clinician: Clinician,
+    location: Location,
+    start: datetime,
+    kind: str,
+    booked_by,
+    override_reason: str = "",
+    end: datetime | None = None,
+    auto_booked: bool = False,
+    course=None,
+) -> Session:
+    """Book a session after every check of API.md's POST /sessions/.
+
+    `booked_by` None is the system; an override needs a clinician. The registered
+    booking policy (cycles/) gives the default length, applies the course rules and
+    attaches the course (a treatment for a patient without an active course opens one).
+    """
+    override_reason = check_override(override_reason, booked_by)
+    start = check_start(start)
+    if kind not in Session.Kind.values:
+        raise ValidationFailed("Unknown kind.", fields={"kind": [f"One of {', '.join(Session.Kind.values)}."]})
+    end = end or start + policy.current().session_length(patient=patient, kind=kind)
+    if end <= start:
+        raise ValidationFailed("A session must end after it starts.", fields={"end": ["Must be after start."]})
+    lock_for_booking(patient, clinician)
+    check_free(clinician=clinician, location=location, patient=patient, start=start, end=end)
+    session = Session(
+        patient=patient,
+        course=course,
+        clinician=clinician,
+        location=location,
+        kind=kind,
+        start=start,
+        end=end,
+        auto_booked=auto_booked,
+        override_reason=override_reason,
+        booked_by=booked_by,
+    )
+    policy.current().check(session=session, override_reason=override_reason, by=booked_by)
+    session_save(session)
+    events.session_event(session=session, event=events.SessionEvent.BOOKED, by=booked_by)
+    return session
+
+
+@transaction.atomic
+def session_reschedule(
+    *, session: Session, start: datetime, clinician: Clinician | None = None, by, override_reason: str = ""
+) -> Session:
+    """Move a booked or confirmed session, keeping its length; the same checks as booking.
+
+    A confirmed session goes back to booked: the patient confirmed the old time. As when
+    booking, a clinician may override a course rule with a reason; an earlier override still holds.
+    """
+    override_reason = check_override(override_reason, by)
+    start = check_start(start)
+    current = Session.objects.select_related("patient", "clinician", "location").get(pk=session.pk)
+    clinician = clinician or current.clinician
+    lock_for_booking(current.patient, current.clinician, clinician)
+    current = locked(session)
+    require(current, "reschedule", f"A {current.status} session cannot be rescheduled.")
+    end = start + current.duration
+    check_free(
+        clinician=clinician, location=current.location, patient=current.patient, start=start, end=end, exclude=current
+    )
+    current.start, current.end, current.clinician = start, end, clinician
+    policy.current().check(
+        session=current, override_reason=override_reason or current.override_reason, by=by, exclude=current
+    )
+    if override_reason:
+        current.override_reason = override_reason
+    if current.status == Status.CONFIRMED:
+        current.status, current.confirmed_at = Status.BOOKED, None
+    session_save(current)
+    events.session_event(session=current, event=events.SessionEvent.RESCHEDULED, by=by)
+    return current
+
+
+@transaction.atomic
+def session_record_past(
+    *, patient: Patient, clinician: Clinician, location: Location, start: datetime, end: datetime, by, course=None
+) -> Session:
+    """A session that took place before it was entered here (history from another system): completed,
+    outside the booking rules and working hours; overlaps still refused."""
+    if start.tzinfo is None:
+        raise ValidationFailed("A datetime needs an offset.", fields={"start": ["Give an offset."]})
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end > timezone.now():
+        raise ValidationFailed("A past treatment must have ended already.", fields={"start": ["Must be in the past."]})
+    lock_for_booking(patient, clinician)
+    check_free(clinician=clinician, location=location, patient=patient, start=start, end=end, working_hours=False)
+    now = timezone.now()
+    return session_save(
+        Session(
+            patient=patient,
+            course=course,
+            clinician=clinician,
+            location=location,
+            kind=Session.Kind.TREATMENT,
+            start=start,
+            end=end,
+            status=Status.COMPLETED,
+            booked_by=by,
+            checked_in_at=now,
+            completed_at=now,
+        )
+    )
