@@ -13,9 +13,25 @@ def client_ip(request) -> str | None:
 
 
 def audit_record(
-    *, request, action: str, resource: str, patient_ids: Iterable[UUID], object_id: str = "", detail: str = ""
+    *,
+    request,
+    action: str,
+    resource: str,
+    patient_ids: Iterable[UUID] = (),
+    patients: Iterable = (),
+    obj=None,
+    object_id="",
+    detail: str = "",
 ) -> None:
-    """Write one audit row per patient in one INSERT."""
+    """Write one audit row per patient in one INSERT: the one audit helper of the API and the web UI.
+
+    The patients are given by id, as rows, or as the one row `obj` (a session, a flag...) that names
+    its patient and is the object the action was about.
+    """
+    patient_ids = [*patient_ids, *(p.pk for p in patients)]
+    if obj is not None:
+        patient_ids.append(obj.patient_id)
+        object_id = object_id or obj.pk
     user = request.user if request.user.is_authenticated else None
     ip = client_ip(request)
     rows = [

@@ -117,7 +117,10 @@ def _third_party_imports(paths: list[str]) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("requirements", "prefix"),
-    [("requirements.txt", ("clinic/", "patients/", "scheduling/", "cycles/", "notifications/")), ("requirements-dev.txt", ("",))],
+    [
+        ("requirements.txt", ("clinic/", "patients/", "scheduling/", "cycles/", "notifications/")),
+        ("requirements-dev.txt", ("",)),
+    ],
 )
 def test_every_third_party_import_is_pinned_in_the_requirements(requirements, prefix):
     files = [p for p in _tracked_files() if p.endswith(".py") and p.startswith(prefix) and "/migrations/" not in p]

@@ -49,14 +49,6 @@ NEARBY_SLOTS = 8  # offered first, nearest the due target
 SLOT_DAYS = 7  # the booking form shows a week of free slots at a time
 
 
-def _audit(request, action: str, resource: str, patients, object_id="") -> None:
-    _audit_ids(request, action, resource, [p.id for p in patients], object_id)
-
-
-def _audit_ids(request, action: str, resource: str, patient_ids, object_id="") -> None:
-    audit_record(request=request, action=action, resource=resource, patient_ids=patient_ids, object_id=object_id)
-
-
 def _parse_date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
@@ -125,7 +117,7 @@ def day_view(request):
         slot_minutes=protocol.session_minutes,
     )
     # 6 one audit row per patient on the page, in one INSERT
-    _audit(request, Action.READ, "session", [s.patient for s in sessions])
+    audit_record(request=request, action=Action.READ, resource="session", patients=[s.patient for s in sessions])
     return render(
         request,
         "web/day.html",
@@ -149,7 +141,7 @@ def day_view(request):
 def patient_search(request):
     query = request.GET.get("q", "").strip()
     patients = list(patient_selectors.patient_search(query=query)[:SEARCH_LIMIT]) if query else []
-    _audit(request, Action.READ, "patient", patients)
+    audit_record(request=request, action=Action.READ, resource="patient", patients=patients)
     template = "web/_patient_results.html" if request.headers.get("HX-Request") else "web/patient_search.html"
     return render(request, template, {"query": query, "patients": patients, "limit": SEARCH_LIMIT})
 
@@ -166,7 +158,7 @@ def patient_detail(request, pk):
     # 3 notifications
     notifications = list(notifications_for_patient(patient=patient))
     # 4 audit row
-    _audit(request, Action.READ, "patient", [patient])
+    audit_record(request=request, action=Action.READ, resource="patient", patients=[patient])
     return render(
         request,
         "web/patient_detail.html",
@@ -245,7 +237,9 @@ def book(request, pk):
             except DomainError as exc:
                 apply_domain_error(form, exc, {"start": "slot"})
             else:
-                _audit(request, Action.CREATE, "session", [patient], session.id)
+                audit_record(
+                    request=request, action=Action.CREATE, resource="session", patients=[patient], object_id=session.id
+                )
                 local = session.start.astimezone(location.zone)
                 messages.success(
                     request, f"Booked {session.get_kind_display().lower()} on {local:%a %d %b %Y at %H:%M}."
@@ -323,7 +317,13 @@ def reschedule(request, pk):
             except DomainError as exc:
                 apply_domain_error(form, exc, {"start": "slot"})
             else:
-                _audit(request, Action.UPDATE, "session", [session.patient], session.id)
+                audit_record(
+                    request=request,
+                    action=Action.UPDATE,
+                    resource="session",
+                    patients=[session.patient],
+                    object_id=session.id,
+                )
                 local = moved.start.astimezone(location.zone)
                 messages.success(request, f"Moved to {local:%a %d %b %Y at %H:%M} with {moved.clinician.name}.")
                 return redirect("web:patient", pk=session.patient_id)
@@ -371,7 +371,9 @@ def session_action(request, pk, action):
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        _audit(request, Action.UPDATE, "session", [session.patient], session.id)
+        audit_record(
+            request=request, action=Action.UPDATE, resource="session", patients=[session.patient], object_id=session.id
+        )
         messages.success(request, f"{session.patient.full_name}: {done}")
     return redirect(back)
 
@@ -389,7 +391,7 @@ def due(request):
         due_list.due_row(course, protocol=protocol)
         for course in due_list.due_list(within_days=within_days, protocol=protocol)[:DUE_LIMIT]
     ]
-    _audit_ids(request, Action.READ, "due_list", [row.patient_id for row in rows])
+    audit_record(request=request, action=Action.READ, resource="due_list", patient_ids=[row.patient_id for row in rows])
     return render(request, "web/due.html", {"rows": rows, "within_days": within_days, "limit": DUE_LIMIT})
 
 
@@ -399,7 +401,7 @@ def due(request):
 @clinician_required
 def review_queue(request):
     flags = list(cycle_selectors.open_flags())
-    _audit(request, Action.READ, "review_flag", [f.patient for f in flags])
+    audit_record(request=request, action=Action.READ, resource="review_flag", patients=[f.patient for f in flags])
     kinds = dict(
         ReviewFlag.objects.filter(status=ReviewFlag.Status.OPEN)
         .values_list("kind")
@@ -429,7 +431,9 @@ def resolve_flag(request, pk):
     except DomainError as exc:
         messages.error(request, exc.detail)
     else:
-        _audit(request, Action.UPDATE, "review_flag", [flag.patient], flag.id)
+        audit_record(
+            request=request, action=Action.UPDATE, resource="review_flag", patients=[flag.patient], object_id=flag.id
+        )
         messages.success(
             request, f"{flag.patient.full_name}: {flag.get_kind_display()} resolved ({form.cleaned_data['decision']})."
         )
@@ -443,7 +447,7 @@ def patient_response(request, pk):
     flags = list(cycle_selectors.open_flags_for_patient(patient=patient))
     sessions = [s for s in web_selectors.sessions_for_patient(patient=patient) if s.status in Session.UPCOMING_STATUSES]
     diary = list(patient_selectors.diary_for_patient(patient=patient))
-    _audit(request, Action.READ, "response", [patient])
+    audit_record(request=request, action=Action.READ, resource="response", patients=[patient])
     baseline = history.baseline.headache_days_per_28 if history.baseline else None
     threshold_line = round(baseline * (1 - history.threshold_pct / 100), 1) if baseline else None
     chart = {
@@ -509,7 +513,13 @@ def complete(request, pk):
             except DomainError as exc:
                 apply_domain_error(form or events.forms[0], exc)
             else:
-                _audit(request, Action.CREATE, "treatment", [session.patient], session.id)
+                audit_record(
+                    request=request,
+                    action=Action.CREATE,
+                    resource="treatment",
+                    patients=[session.patient],
+                    object_id=session.id,
+                )
                 nxt = (
                     Session.objects.filter(
                         patient=session.patient, start__gt=session.start, status__in=Session.UPCOMING_STATUSES

@@ -45,10 +45,6 @@ class ResolveInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-def _audit(request, action: str, patient_ids, object_id="") -> None:
-    audit_record(request=request, action=action, resource="review_flag", patient_ids=patient_ids, object_id=object_id)
-
-
 class ReviewFlagList(GenericAPIView):
     permission_classes = [IsClinician]
     serializer_class = ReviewFlagSerializer
@@ -65,7 +61,12 @@ class ReviewFlagList(GenericAPIView):
         query = FlagQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = self.paginate_queryset(selectors.review_flags(**query.validated_data))
-        _audit(request, AuditLog.Action.READ, [flag.patient_id for flag in page])
+        audit_record(
+            request=request,
+            action=AuditLog.Action.READ,
+            resource="review_flag",
+            patient_ids=[f.patient_id for f in page],
+        )
         return self.get_paginated_response(ReviewFlagSerializer(page, many=True).data)
 
 
@@ -80,5 +81,5 @@ class ReviewFlagResolve(GenericAPIView):
         data = ResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
         flag = flags.review_flag_resolve(flag=flag, resolved_by=request.user, **data.validated_data)
-        _audit(request, AuditLog.Action.UPDATE, [flag.patient_id], flag.id)
+        audit_record(request=request, action=AuditLog.Action.UPDATE, resource="review_flag", obj=flag)
         return Response(ReviewFlagSerializer(flag).data)

@@ -30,17 +30,6 @@ from scheduling.models import Location, Session
 Action = AuditLog.Action
 
 
-def _audit(request, action: str, session: Session, detail: str = "") -> None:
-    audit_record(
-        request=request,
-        action=action,
-        resource="session",
-        patient_ids=[session.patient_id],
-        object_id=str(session.id),
-        detail=detail,
-    )
-
-
 def _out(request, session: Session, status_code=status.HTTP_200_OK) -> Response:
     fresh = selectors.session_list().get(pk=session.pk)
     serializer = ClinicalSessionSerializer if is_clinician(request.user) else SessionSerializer
@@ -95,7 +84,9 @@ class SessionList(GenericAPIView):
                 notes=v["notes"],
                 by=request.user,
             )
-            _audit(request, Action.CREATE, session, "past treatment recorded")
+            audit_record(
+                request=request, action=Action.CREATE, resource="session", obj=session, detail="past treatment recorded"
+            )
             return _out(request, session, status.HTTP_201_CREATED)
         session = services.session_book(
             patient=v["patient"],
@@ -107,9 +98,11 @@ class SessionList(GenericAPIView):
             booked_by=request.user,
             override_reason=v["override_reason"],
         )
-        _audit(request, Action.CREATE, session)
+        audit_record(request=request, action=Action.CREATE, resource="session", obj=session)
         if session.override_reason:
-            _audit(request, Action.OVERRIDE, session, session.override_reason)
+            audit_record(
+                request=request, action=Action.OVERRIDE, resource="session", obj=session, detail=session.override_reason
+            )
         return _out(request, session, status.HTTP_201_CREATED)
 
 
@@ -137,7 +130,7 @@ class SessionDetail(GenericAPIView):
     @extend_schema(responses={200: ClinicalSessionSerializer})
     def get(self, request, pk):
         session = get_object_or_404(selectors.session_list(), pk=pk)
-        _audit(request, Action.READ, session)
+        audit_record(request=request, action=Action.READ, resource="session", obj=session)
         serializer = ClinicalSessionSerializer if is_clinician(request.user) else SessionSerializer
         return Response(serializer(session).data)
 
@@ -165,7 +158,9 @@ class _SessionAction(GenericAPIView):
         session = self.get_session(pk)
         data = self.parse(request)
         session = self.act(request, session, data)
-        _audit(request, Action.UPDATE, session, self.__class__.__name__)
+        audit_record(
+            request=request, action=Action.UPDATE, resource="session", obj=session, detail=self.__class__.__name__
+        )
         return _out(request, session)
 
 
@@ -185,7 +180,9 @@ class SessionReschedule(_SessionAction):
             override_reason=data["override_reason"],
         )
         if data["override_reason"].strip():
-            _audit(request, Action.OVERRIDE, session, session.override_reason)
+            audit_record(
+                request=request, action=Action.OVERRIDE, resource="session", obj=session, detail=session.override_reason
+            )
         return session
 
 
