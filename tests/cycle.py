@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.timezones import local_datetime
+from cycles.models import TreatmentRecord
 from scheduling.models import Session
 from tests.factories import (
     ClinicianFactory,
@@ -21,15 +22,7 @@ from tests.factories import (
 
 NEW_YORK = ZoneInfo("America/New_York")
 STANDARD_TREATMENT = {
-    "units_by_muscle": {
-        "corrugator": 10,
-        "procerus": 5,
-        "frontalis": 20,
-        "temporalis": 40,
-        "occipitalis": 30,
-        "cervical_paraspinal": 20,
-        "trapezius": 30,
-    },
+    "units_by_muscle": dict(TreatmentRecord.STANDARD_UNITS),
     "sites": 31,
     "units_wasted": 0,
     "lot_number": "C1234",

@@ -28,7 +28,7 @@ import time_machine
 from django.core.management import call_command
 
 from clinic.timezones import local_datetime
-from cycles.models import Course, ReviewFlag
+from cycles.models import Course, ReviewFlag, TreatmentRecord
 from notifications.models import Notification
 from patients.models import Patient
 from scheduling.models import Session
@@ -51,15 +51,7 @@ NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
 API = "/api/v1"
 PAGE_KEYS = {"count", "next", "previous", "results"}
-STANDARD = {
-    "corrugator": 10,
-    "procerus": 5,
-    "frontalis": 20,
-    "temporalis": 40,
-    "occipitalis": 30,
-    "cervical_paraspinal": 20,
-    "trapezius": 30,
-}
+STANDARD = TreatmentRecord.STANDARD_UNITS
 PROTOCOL_DEFAULTS = {
     "interval_days": 84,
     "min_interval_days": 84,

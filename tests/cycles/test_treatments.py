@@ -385,3 +385,18 @@ def test_the_response_endpoint_uses_the_completed_treatments(
     cycles = response.json()["cycles"]
     assert [c["session"] for c in cycles] == [str(past.id)]
     assert cycles[0]["treated_on"] == "2026-10-13"
+
+
+def test_the_preempt_template_is_design_md_s_155_units_at_31_sites():
+    # DESIGN.md §2: corrugator 2 sites/10 U, procerus 1/5, frontalis 4/20, temporalis 8/40, occipitalis 6/30,
+    # cervical paraspinal 4/20, trapezius 6/30. Every other test imports TreatmentRecord.STANDARD_UNITS.
+    assert TreatmentRecord.STANDARD_UNITS == {
+        "corrugator": 10,
+        "procerus": 5,
+        "frontalis": 20,
+        "temporalis": 40,
+        "occipitalis": 30,
+        "cervical_paraspinal": 20,
+        "trapezius": 30,
+    }
+    assert sum(TreatmentRecord.STANDARD_UNITS.values()) == 155
