@@ -157,7 +157,7 @@ def count_queries(func) -> int:
 @pytest.mark.parametrize("n", [10, 200])
 def test_the_review_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
     population(location, n)
-    # 1 protocol; per chunk: 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary,
+    # 1 protocol profiles; per chunk: 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary,
     # 6 existing flags, 7 insert of the six new flags (3 no_benefit, 3 missing_response_data)
     with django_assert_num_queries(7):
         assert review.responses_sweep() == {"courses": n + 9, "flags_opened": 6}
@@ -166,13 +166,14 @@ def test_the_review_sweep_takes_the_same_queries_for_10_and_200_patients(locatio
 @pytest.mark.parametrize("n", [10, 200])
 def test_the_overdue_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
     population(location, n)
-    # 1 protocol, 2 location zones, 3 overdue courses with their patients, 4 existing flags, 5 insert
+    # 1 protocol profiles, 2 location zones, 3 overdue courses with patients and protocols, 4 existing flags, 5 insert
     with django_assert_num_queries(5):
         assert review.overdue_sweep() == {"courses": 3, "flags_opened": 3}
 
 
-# The planning sweep, whatever the number of patients and of courses it books: 1 protocol, 2 location zones,
-# 3 courses with nothing booked; then per chunk: 4 savepoint, 5 course locks, 6 patient locks, 7 their treatments,
+# The planning sweep, whatever the number of patients and of courses it books: 1 protocol profiles, 2 location
+# zones, 3 courses with nothing booked; then per chunk: 4 savepoint, 5 course locks with their protocols,
+# 6 patient locks, 7 the patients' treatments,
 # 8 locations, 9 clinician locks, 10 working hours, 11 time off, 12 clinicians' sessions, 13 patients' sessions,
 # 14 insert of the sessions, 15 reminder policy, 16 insert of the notifications, 17 release.
 PLAN_SWEEP_QUERIES = 17
@@ -234,7 +235,7 @@ def test_on_postgresql_flagging_every_patient_takes_the_same_queries_for_10_and_
 ):
     # (SQLite caps a statement at 999 variables, so Django splits a 200-row insert there; PostgreSQL does not.)
     population_all_flagged(location, n)
-    # 1 protocol; 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary, 6 existing flags,
+    # 1 protocol profiles; 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary, 6 existing flags,
     # 7 one insert of all n flags
     with django_assert_num_queries(7):
         assert review.responses_sweep() == {"courses": n, "flags_opened": n}
@@ -244,9 +245,10 @@ def test_planning_one_course_takes_the_sweeps_chunk_queries(location):
     population(location, 0)
     ReminderPolicy.current()
     ids = planner.plan_candidates()
-    # The protocol, then the chunk's 14 (PLAN_SWEEP_QUERIES less the sweep's protocol, zones and candidates).
+    # The chunk's 14 (PLAN_SWEEP_QUERIES less the sweep's profiles, zones and candidates): each course's
+    # protocol comes with the course.
     counts = {count_queries(lambda cid=cid: planner.course_plan_next(course_id=cid)) for cid in ids}
-    assert counts == {PLAN_SWEEP_QUERIES - 2}
+    assert counts == {PLAN_SWEEP_QUERIES - 3}
 
 
 def course_pages(sweep, size: int) -> tuple[dict, int]:

@@ -102,7 +102,7 @@ def day_view(request):
     location = next((loc for loc in locations if str(loc.id) == request.GET.get("location")), locations[0])
     day = _parse_date(request.GET.get("date")) or today_in(location.zone)
     # 2 protocol, 3 clinicians, 4 working hours, 5 sessions with patient and clinician
-    protocol = Protocol.active()
+    protocol = Protocol.default()
     sessions = list(web_selectors.sessions_for_day(location=location, day=day))
     grid = build_day_grid(
         day=day,
@@ -206,7 +206,7 @@ def book(request, pk):
     if not locations:
         messages.error(request, "No location is set up yet.")
         return redirect("web:patient", pk=patient.pk)
-    protocol = Protocol.active()
+    protocol = Protocol.default()
     location, target, last, first, last_day = _slot_window(request, patient, locations, protocol)
     clinicians = web_selectors.clinicians_at(location=location)
     names = {c.id: c for c in clinicians}
@@ -385,12 +385,8 @@ def session_action(request, pk, action):
 def due(request):
     within = request.GET.get("within_days", "14")
     within_days = int(within) if within.isdigit() and int(within) <= MAX_WITHIN_DAYS else 14
-    # 1 protocol, 2 due courses with patient (one query, the due list's own selector), 3 audit
-    protocol = Protocol.active()
-    rows = [
-        due_list.due_row(course, protocol=protocol)
-        for course in due_list.due_list(within_days=within_days, protocol=protocol)[:DUE_LIMIT]
-    ]
+    # 1 protocols, 2 zones, 3 due courses with patient and protocol (the due list's own selector), 4 audit
+    rows = [due_list.due_row(course) for course in due_list.due_list(within_days=within_days)[:DUE_LIMIT]]
     audit_record(request=request, action=Action.READ, resource="due_list", patient_ids=[row.patient_id for row in rows])
     return render(request, "web/due.html", {"rows": rows, "within_days": within_days, "limit": DUE_LIMIT})
 

@@ -50,7 +50,7 @@ class Command(BaseCommand):
 
     def _seed(self) -> bool:
         ensure_groups()
-        Protocol.active()
+        Protocol.default()
         users = self._staff()
         if Location.objects.filter(name=LOCATIONS[0][0]).exists():
             # A clinic seeded before sessions existed in the demo gets them once.
@@ -148,7 +148,7 @@ class SessionSeeder:
         self.events: list[AdverseEvent] = []
 
     def run(self) -> None:
-        protocol = Protocol.active()
+        protocol = Protocol.default()
         length = timedelta(minutes=protocol.session_minutes)
         clinicians_at = {}
         for hours in WorkingHours.objects.select_related("clinician", "location"):
