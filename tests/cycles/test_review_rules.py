@@ -172,7 +172,7 @@ def test_short_diary_periods_with_gaps_are_not_an_episodic_conversion():
     gaps = [DiaryPeriod(T1 + timedelta(days=28 * i), T1 + timedelta(days=28 * i + 6), 1) for i in range(3)]
     assert review(periods(T1 - timedelta(days=84), [20] * 3) + gaps, 1, today=T1 + timedelta(days=70)) == []
     # 84 days with one day missing are not gap-free either.
-    holed = history(20, [[12, 12]]) + [DiaryPeriod(T1 + timedelta(days=57), T1 + timedelta(days=83), 11)]
+    holed = [*history(20, [[12, 12]]), DiaryPeriod(T1 + timedelta(days=57), T1 + timedelta(days=83), 11)]
     assert review(holed, 1, today=T1 + timedelta(days=84)) == []
 
 
