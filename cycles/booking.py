@@ -95,3 +95,21 @@ def for_the_reader(violation, by):
         violation.extra["reasons"] = [NOT_ELIGIBLE_FOR_FRONT_DESK]
         violation.detail = NOT_ELIGIBLE_FOR_FRONT_DESK
     return violation
+
+
+def treatment_slot_filter(*, patient: Patient, tz, exclude: Session | None = None):
+    """Which free slots at a location (zone `tz`) a treatment of the patient's course may take: the course
+    rules, asked as the planner asks them, so a booking page never proposes a slot the booking would refuse.
+    `exclude`: the session being moved."""
+    course = selectors.active_course(patient=patient) or Course(patient=patient, protocol=Protocol.default())
+    facts = treatment_facts([course])[course.pk]
+    moving = exclude.pk if exclude is not None else None
+
+    def allowed(slot) -> bool:
+        proposal = rules.ProposedTreatment(start=slot.start, treated_on=local_date(slot.start, tz), session_id=moving)
+        violation = rules.treatment_violation(facts, proposal)
+        # Eligibility is the same for every slot: the booking says so (and a clinician may override it),
+        # so it does not empty the list of times.
+        return violation is None or violation.code == "not_eligible"
+
+    return allowed

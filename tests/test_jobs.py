@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from clinic.celery import PERIODIC_JOBS
 from clinic.celery import app as celery_app
 from cycles import planner, review
-from cycles.models import ReviewFlag
+from cycles.models import Course, Protocol, ReviewFlag
 from notifications.models import ReminderPolicy
 from scheduling.models import Session
 from tests.cycle import at, clinic, diary, no_benefit_course, treated_course
@@ -276,3 +276,26 @@ def test_sweeps_work_in_chunks_and_see_every_course(location):
     assert course_pages(review.responses_sweep, 50) == ({"courses": 21, "flags_opened": 0}, 1)
     assert course_pages(review.overdue_sweep, 2) == ({"courses": 3, "flags_opened": 0}, 2)
     assert course_pages(planner.plan_sweep, 2) == ({**booked, "booked": 0}, 1)
+
+
+def three_profiles() -> None:
+    """Spread the courses over the default profile and two payers' (NICE TA260, a US payer)."""
+    nice = Protocol.objects.create(name="NICE TA260", min_failed_preventives=3, review_after_sessions=2)
+    us = Protocol.objects.create(name="US payer", response_threshold_pct=50, response_metric="migraine_days")
+    default = Protocol.default()
+    for index, course in enumerate(Course.objects.order_by("pk")):
+        Course.objects.filter(pk=course.pk).update(protocol=(default, nice, us)[index % 3])
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_every_sweep_takes_the_same_queries_with_courses_on_three_profiles(location, n, django_assert_num_queries):
+    population(location, n)
+    three_profiles()
+    ReminderPolicy.current()
+    # The same pins as with one profile: the profiles are read once per sweep, with the courses or up front.
+    with django_assert_num_queries(7):
+        assert review.responses_sweep()["courses"] == n + 9
+    with django_assert_num_queries(5):
+        assert review.overdue_sweep()["courses"] == 3
+    with django_assert_num_queries(PLAN_SWEEP_QUERIES):
+        assert planner.plan_sweep()["booked"] == 3

@@ -29,8 +29,8 @@ from clinic.web.forms import (
     apply_domain_error,
     slot_value,
 )
+from cycles import booking, rules, treatments
 from cycles import due as due_list
-from cycles import rules, treatments
 from cycles import selectors as cycle_selectors
 from cycles.flags import review_flag_resolve
 from cycles.models import Protocol, ReviewFlag
@@ -191,9 +191,12 @@ def _slot_window(request, patient: Patient, locations: list[Location], protocol:
     return location, target, last, first, first + timedelta(days=SLOT_DAYS - 1)
 
 
-def _slot_choices(location: Location, first: date, last_day: date, target_start, clinician_id):
-    """Free slots from the scheduling selector; the nearest to the target first (the planner's ranking)."""
+def _slot_choices(location: Location, first: date, last_day: date, target_start, clinician_id, allowed=None):
+    """Free slots from the scheduling selector that the course rules allow (`allowed`); the nearest to the
+    target first (the planner's ranking)."""
     free = scheduling_selectors.free_slots_for(location=location, start_date=first, end_date=last_day)
+    if allowed is not None:
+        free = [slot for slot in free if allowed(slot)]
     if target_start is None:
         return free, free[:NEARBY_SLOTS]
     return free, rules.rank_slots(slots=free, target=target_start, clinician_id=clinician_id)[:NEARBY_SLOTS]
@@ -206,12 +209,18 @@ def book(request, pk):
     if not locations:
         messages.error(request, "No location is set up yet.")
         return redirect("web:patient", pk=patient.pk)
-    protocol = Protocol.default()
+    course = cycle_selectors.active_course(patient=patient)
+    protocol = course.protocol if course is not None else Protocol.default()
     location, target, last, first, last_day = _slot_window(request, patient, locations, protocol)
     clinicians = web_selectors.clinicians_at(location=location)
     names = {c.id: c for c in clinicians}
     free, nearby = _slot_choices(
-        location, first, last_day, target.start if target else None, last.clinician_id if last else None
+        location,
+        first,
+        last_day,
+        target.start if target else None,
+        last.clinician_id if last else None,
+        booking.treatment_slot_filter(patient=patient, tz=location.zone),
     )
     proposed = nearby[0] if nearby else None
     choices = [(slot_value(s.clinician_id, s.start), s) for s in free]
@@ -297,7 +306,12 @@ def reschedule(request, pk):
         today, session.start.astimezone(location.zone).date()
     )
     last_day = first + timedelta(days=SLOT_DAYS - 1)
-    free, nearby = _slot_choices(location, first, last_day, session.start, session.clinician_id)
+    allowed = (
+        booking.treatment_slot_filter(patient=session.patient, tz=location.zone, exclude=session)
+        if session.kind == Session.Kind.TREATMENT
+        else None
+    )
+    free, nearby = _slot_choices(location, first, last_day, session.start, session.clinician_id, allowed)
     choices = [(slot_value(s.clinician_id, s.start), s) for s in free]
     form_kwargs = {
         "location": location,

@@ -9,32 +9,33 @@ from scheduling.models import Clinician, Location, Session
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
-    interval_days = serializers.IntegerField(min_value=1, max_value=365)
-    min_interval_days = serializers.IntegerField(min_value=0, max_value=365)
-    window_days = serializers.IntegerField(min_value=0, max_value=365)
-    session_minutes = serializers.IntegerField(min_value=5, max_value=480)
-    review_after_sessions = serializers.IntegerField(min_value=1, max_value=50)
-    response_threshold_pct = serializers.IntegerField(min_value=1, max_value=100)
-    standard_units = serializers.IntegerField(min_value=1, max_value=1000)
-    max_units = serializers.IntegerField(min_value=1, max_value=1000)
-    cumulative_limit_units = serializers.IntegerField(min_value=1, max_value=5000)
-    cumulative_limit_days = serializers.IntegerField(min_value=1, max_value=365)
-    min_failed_preventives = serializers.IntegerField(min_value=0, max_value=20)
-    chronic_min_headache_days = serializers.IntegerField(min_value=0, max_value=28)
-    chronic_min_migraine_days = serializers.IntegerField(min_value=0, max_value=28)
-    min_baseline_diary_days = serializers.IntegerField(min_value=1, max_value=365)
-    min_cycle_diary_days = serializers.IntegerField(min_value=1, max_value=365)
-    baseline_window_days = serializers.IntegerField(min_value=28, max_value=365)
-    assessment_after_days = serializers.IntegerField(min_value=0, max_value=365)
-    episodic_threshold_days = serializers.IntegerField(min_value=1, max_value=28)
-    episodic_min_diary_days = serializers.IntegerField(min_value=3, max_value=365)
-    overuse_acute_days = serializers.IntegerField(min_value=1, max_value=28)
+    is_default = serializers.BooleanField(required=False, help_text="true moves the default profile here")
+    interval_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    min_interval_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    window_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    session_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
+    review_after_sessions = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    response_threshold_pct = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    standard_units = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    max_units = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    cumulative_limit_units = serializers.IntegerField(min_value=1, max_value=5000, required=False)
+    cumulative_limit_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    min_failed_preventives = serializers.IntegerField(min_value=0, max_value=20, required=False)
+    chronic_min_headache_days = serializers.IntegerField(min_value=0, max_value=28, required=False)
+    chronic_min_migraine_days = serializers.IntegerField(min_value=0, max_value=28, required=False)
+    min_baseline_diary_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    min_cycle_diary_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    baseline_window_days = serializers.IntegerField(min_value=28, max_value=365, required=False)
+    assessment_after_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    episodic_threshold_days = serializers.IntegerField(min_value=1, max_value=28, required=False)
+    episodic_min_diary_days = serializers.IntegerField(min_value=3, max_value=365, required=False)
+    overuse_acute_days = serializers.IntegerField(min_value=1, max_value=28, required=False)
     urgent_adverse_events = serializers.ListField(
-        child=serializers.ChoiceField(choices=AdverseEvent.Kind.choices), allow_empty=True
+        child=serializers.ChoiceField(choices=AdverseEvent.Kind.choices), allow_empty=True, required=False
     )
-    units_per_site = serializers.IntegerField(min_value=1, max_value=50)
-    backfill_offers = serializers.IntegerField(min_value=0, max_value=20)
-    backfill_min_notice_hours = serializers.IntegerField(min_value=0, max_value=24 * 30)
+    units_per_site = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    backfill_offers = serializers.IntegerField(min_value=0, max_value=20, required=False)
+    backfill_min_notice_hours = serializers.IntegerField(min_value=0, max_value=24 * 30, required=False)
 
     class Meta:
         model = Protocol
@@ -72,6 +73,8 @@ class ProtocolSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "updated_at"]
+        # "Exactly one default" is kept by the service, which moves the mark (API.md), not refused here.
+        validators = []
 
 
 class CourseSerializer(serializers.ModelSerializer):
