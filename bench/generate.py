@@ -1,32 +1,49 @@
 """Synthetic clinic for benchmarks: N patients, each on a course with treatment history and a diary.
 
-Rows are written with bulk_create, a few thousand at a time, so a 10 000-patient
-clinic builds in seconds. Two locations (New York, London), 8 clinicians each,
-working 08:00-18:00 local on weekdays. Every patient gets three completed
-treatments 84 days apart on a real 30-minute slot of their clinician (the last
-one on a weekday 60 days ago or earlier, so every course has its next window
-open), and a 28-day diary from 90 days before the first treatment until
-yesterday. One clinician per location is on leave for the next 120 days, so
-their patients' targets are refused and the planner falls back to the slot
-search, as in a real clinic. Sessions never overlap, so the exclusion
-constraints accept them.
+The clinic grows with its patients: clinicians get 20 half-hour slots a weekday
+(08:00–18:00 local) and as many clinicians as the patients need, eight to a
+location, the locations spread over four zones (New York, London, Los Angeles,
+Chicago). One clinician per location is on leave for the next 120 days, so their
+patients' targets are refused and the planner falls back to the slot search, as
+in a real clinic. Every patient gets `history_cycles` completed treatments 84
+days apart on a real slot of their clinician, and a 28-day diary from 90 days
+before the first treatment until yesterday. Sessions never overlap, so the
+exclusion constraints accept them.
+
+Two days to measure:
+
+- `backfill`: every last treatment 60 or more days ago and nothing booked, so every
+  course's window is open at once (the worst day the planner can meet, after an
+  import);
+- `normal`: the last treatments spread over the past 12 weeks and the next one of
+  each already booked 84 days on, except for those treated on the last weekday:
+  the planner's ordinary day (about 1/60 of the courses, one weekday's worth).
+
+Rows are written a chunk of patients at a time and dropped, so memory stays flat
+whatever the size; on PostgreSQL, COPY writes them (psycopg's `cursor.copy`).
 """
 
+import math
 import random
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import JSONField
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from clinic.timezones import local_datetime
 from cycles.models import Course, Protocol, TreatmentRecord
 from patients.models import DiaryEntry, Patient
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
-BATCH = 2000
-ZONES = ("America/New_York", "Europe/London")
+CHUNK = 2000  # patients written at a time
+ZONES = ("America/New_York", "Europe/London", "America/Los_Angeles", "America/Chicago")
 OPENS, CLOSES = time(8), time(18)
+SLOTS_PER_DAY = 20
+INTERVAL = timedelta(days=84)
 
 
 def _weekdays_back(anchor: date, count: int) -> list[date]:
@@ -38,116 +55,217 @@ def _weekdays_back(anchor: date, count: int) -> list[date]:
     return days
 
 
-def _bulk(model, rows):
-    model.objects.bulk_create(rows, batch_size=BATCH)
+class _Writer:
+    """Bulk rows by table, each row a dict of column values: COPY on PostgreSQL (psycopg adapts the values in
+    C, no model instances), bulk_create elsewhere."""
+
+    def write(self, model, rows: list[dict]) -> None:
+        if not rows:
+            return
+        if connection.vendor != "postgresql":
+            model.objects.bulk_create((model(**row) for row in rows), batch_size=500)
+            return
+        columns = list(rows[0])
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        json_columns = {c for c in columns if isinstance(fields[c], JSONField)}
+        names = ", ".join(connection.ops.quote_name(fields[c].column) for c in columns)
+        with connection.cursor() as cursor, cursor.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([Jsonb(row[c]) if c in json_columns else row[c] for c in columns])
+
+
+def clinic_size(patients: int, *, clinicians_per_location: int = 8, scenario: str = "backfill") -> tuple[int, int]:
+    """(locations, clinicians) for the patients: a back-fill packs the last treatments into 40 weekdays
+    (so every window is open on the day measured), a normal day spreads them over the 60 weekdays of 12 weeks."""
+    weekdays = 40 if scenario == "backfill" else 58
+    clinicians = max(clinicians_per_location * 2, math.ceil(patients / (SLOTS_PER_DAY * weekdays)))
+    locations = math.ceil(clinicians / clinicians_per_location)
+    return locations, locations * clinicians_per_location
 
 
 @transaction.atomic
-def build_clinic(*, patients: int, clinicians_per_location: int = 8, seed: int = 7) -> dict:
+def build_clinic(
+    *,
+    patients: int,
+    clinicians_per_location: int = 8,
+    seed: int = 7,
+    scenario: str = "backfill",
+    history_cycles: int = 3,
+) -> dict:
+    if scenario not in ("backfill", "normal"):
+        raise ValueError("scenario is backfill or normal")
     rng = random.Random(seed)
     protocol = Protocol.default()
     now = timezone.now()
+    today = now.date()
+    writer = _Writer()
     injector_user = get_user_model().objects.get_or_create(username="bench-clinician")[0]
-    locations = [Location.objects.create(name=f"Bench {zone}", time_zone=zone) for zone in ZONES]
+    n_locations, _ = clinic_size(patients, clinicians_per_location=clinicians_per_location, scenario=scenario)
+    locations = [
+        Location.objects.create(name=f"Bench {k:03d} {ZONES[k % len(ZONES)]}", time_zone=ZONES[k % len(ZONES)])
+        for k in range(n_locations)
+    ]
     clinicians = []
     for location in locations:
         for index in range(clinicians_per_location):
-            clinician = Clinician.objects.create(name=f"Dr Bench {location.time_zone} {index}")
+            clinician = Clinician.objects.create(name=f"Dr Bench {location.name} {index}")
             clinician.locations.add(location)
             clinicians.append((clinician, location))
-    _bulk(
-        WorkingHours,
-        [
-            WorkingHours(clinician=c, location=loc, weekday=day, start_time=OPENS, end_time=CLOSES)
-            for c, loc in clinicians
-            for day in range(5)
-        ],
+    WorkingHours.objects.bulk_create(
+        WorkingHours(clinician=c, location=loc, weekday=day, start_time=OPENS, end_time=CLOSES)
+        for c, loc in clinicians
+        for day in range(5)
     )
-    _bulk(
-        TimeOff,
-        [
-            TimeOff(clinician=c, start=now, end=now + timedelta(days=120), reason="leave")
-            for c, _ in clinicians[::clinicians_per_location]
-        ],
+    TimeOff.objects.bulk_create(
+        TimeOff(clinician=c, start=now, end=now + timedelta(days=120), reason="leave")
+        for c, _ in clinicians[::clinicians_per_location]
     )
-    # Patient i sits on slot k % per_day of weekday k // per_day of clinician i % len(clinicians).
-    per_day = (CLOSES.hour - OPENS.hour) * 60 // protocol.session_minutes
     length = timedelta(minutes=protocol.session_minutes)
-    days = _weekdays_back(now.date() - timedelta(days=60), patients // (len(clinicians) * per_day) + 1)
-    if (days[0] - days[-1]).days >= 84:
-        raise ValueError(f"{patients} patients do not fit one 12-week cycle of {len(clinicians)} clinicians")
+    if scenario == "backfill":
+        days = _weekdays_back(today - timedelta(days=60), 40)
+    else:
+        days = _weekdays_back(today - timedelta(days=1), 58)
+    capacity = len(days) * SLOTS_PER_DAY * len(clinicians)
+    if patients > capacity:
+        raise ValueError(f"{patients} patients do not fit {len(days)} weekdays of {len(clinicians)} clinicians")
 
-    patient_rows = [
-        Patient(
-            mrn=f"BENCH{i:07d}",
-            given_name="Bench",
-            family_name=f"Patient{i}",
-            date_of_birth=datetime(1970, 1, 1, tzinfo=UTC).date() + timedelta(days=i % 9000),
-            email=f"bench{i}@example.com",
-            phone=f"+1212{i % 10_000_000:07d}",
-            time_zone=ZONES[i % 2],
-            sms_opt_in=True,
+    counts = {"sessions": 0, "booked": 0, "diary_entries": 0}
+    for first in range(0, patients, CHUNK):
+        _write_chunk(
+            range(first, min(first + CHUNK, patients)),
+            rng=rng,
+            protocol=protocol,
+            clinicians=clinicians,
+            days=days,
+            length=length,
+            today=today,
+            scenario=scenario,
+            history_cycles=history_cycles,
+            injector_user=injector_user,
+            writer=writer,
+            counts=counts,
         )
-        for i in range(patients)
-    ]
-    _bulk(Patient, patient_rows)
-    course_rows = [Course(patient=p, protocol=protocol) for p in patient_rows]
-    _bulk(Course, course_rows)
+    return {"patients": patients, "clinicians": len(clinicians), "locations": locations, **counts}
 
-    sessions, diary = [], []
-    for i, (patient, course) in enumerate(zip(patient_rows, course_rows, strict=True)):
+
+def _write_chunk(indexes, *, rng, protocol, clinicians, days, length, today, scenario, history_cycles, injector_user,
+                 writer, counts) -> None:  # fmt: skip
+    patient_rows, course_rows, sessions, records, diary = [], [], [], [], []
+    now = timezone.now()
+    for i in indexes:
+        # Patient i sits on one slot of one weekday of one clinician: never two patients on one slot.
         clinician, location = clinicians[i % len(clinicians)]
         k = i // len(clinicians)
-        last_day, at = days[k // per_day], (datetime.combine(date.min, OPENS) + length * (k % per_day)).time()
-        for cycle, weeks_before in enumerate((24, 12, 0), start=1):
-            start = local_datetime(last_day - timedelta(weeks=weeks_before), at, location.zone).astimezone(UTC)
-            sessions.append(
-                Session(
-                    patient=patient,
-                    course=course,
-                    clinician=clinician,
-                    location=location,
-                    kind=Session.Kind.TREATMENT,
-                    start=start,
-                    end=start + length,
-                    status=Session.Status.COMPLETED,
-                    cycle_number=cycle,
-                    completed_at=start,
-                )
+        last_day = days[k // SLOTS_PER_DAY]
+        at = (datetime.combine(date.min, OPENS) + length * (k % SLOTS_PER_DAY)).time()
+        patient = {
+            "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "mrn": f"BENCH{i:07d}",
+            "given_name": "Bench",
+            "family_name": f"Patient{i}",
+            "date_of_birth": date(1970, 1, 1) + timedelta(days=i % 9000),
+            "email": f"bench{i}@example.com",
+            "phone": f"+1212{i % 10_000_000:07d}",
+            "time_zone": location.time_zone,
+            "email_opt_in": True,
+            "sms_opt_in": True,
+            "status": Patient.Status.ACTIVE,
+            "created_at": now,
+            "updated_at": now,
+        }
+        course = {
+            "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+            "patient_id": patient["id"],
+            "protocol_id": protocol.pk,
+            "status": Course.Status.ACTIVE,
+            "created_at": now,
+            "stopped_at": None,
+        }
+        patient_rows.append(patient)
+        course_rows.append(course)
+        for cycle in range(1, history_cycles + 1):
+            start = local_datetime(last_day - INTERVAL * (history_cycles - cycle), at, location.zone).astimezone(UTC)
+            session = _session(rng, patient, course, clinician, location, start, length, Session.Status.COMPLETED)
+            session.update(cycle_number=cycle, completed_at=start, checked_in_at=start)
+            sessions.append(session)
+            records.append(
+                {
+                    "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                    "session_id": session["id"],
+                    "units_by_muscle": dict(TreatmentRecord.STANDARD_UNITS),
+                    "sites": 31,
+                    "total_units": 155,
+                    "units_wasted": 0,
+                    "lot_number": "BENCH1",
+                    "lot_expiry": start.date() + timedelta(days=365),
+                    "vials": [],
+                    "deviation_reason": "",
+                    "injector_id": clinician.pk,
+                    "notes": "",
+                    "recorded_by_id": injector_user.pk,
+                    "created_at": start,
+                }
             )
-        first_treated = last_day - timedelta(weeks=24)
-        first_day = first_treated - timedelta(days=90)
+        if scenario == "normal" and last_day != days[0]:
+            start = local_datetime(last_day + INTERVAL, at, location.zone).astimezone(UTC)
+            booked = _session(rng, patient, course, clinician, location, start, length, Session.Status.BOOKED)
+            booked["auto_booked"] = True
+            sessions.append(booked)
+            counts["booked"] += 1
+        first_treated = last_day - INTERVAL * (history_cycles - 1)
         baseline = rng.randint(15, 24)
-        day = first_day
-        while day + timedelta(days=27) < now.date():
+        day = first_treated - timedelta(days=90)
+        while day + timedelta(days=27) < today:
             headache = max(0, baseline - rng.randint(0, 12)) if day > first_treated else baseline
             diary.append(
-                DiaryEntry(
-                    patient=patient,
-                    period_start=day,
-                    period_end=day + timedelta(days=27),
-                    headache_days=headache,
-                    migraine_days=headache // 2,
-                    source=DiaryEntry.Source.IMPORT,
-                )
+                {
+                    "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                    "patient_id": patient["id"],
+                    "period_start": day,
+                    "period_end": day + timedelta(days=27),
+                    "headache_days": headache,
+                    "migraine_days": headache // 2,
+                    "acute_medication_days": 0,
+                    "hit6": None,
+                    "midas": None,
+                    "source": DiaryEntry.Source.IMPORT,
+                    "recorded_by_id": None,
+                    "created_at": now,
+                }
             )
             day += timedelta(days=28)
-    _bulk(Session, sessions)
-    _bulk(
-        TreatmentRecord,
-        [
-            TreatmentRecord(
-                session=s,
-                units_by_muscle=dict(TreatmentRecord.STANDARD_UNITS),
-                sites=31,
-                total_units=155,
-                lot_number="BENCH1",
-                lot_expiry=s.start.date() + timedelta(days=365),
-                injector=s.clinician,
-                recorded_by=injector_user,
-            )
-            for s in sessions
-        ],
-    )
-    _bulk(DiaryEntry, diary)
-    return {"patients": patients, "sessions": len(sessions), "diary_entries": len(diary), "locations": locations}
+    writer.write(Patient, patient_rows)
+    writer.write(Course, course_rows)
+    writer.write(Session, sessions)
+    writer.write(TreatmentRecord, records)
+    writer.write(DiaryEntry, diary)
+    counts["sessions"] += len(sessions)
+    counts["diary_entries"] += len(diary)
+
+
+def _session(rng, patient, course, clinician, location, start, length, status) -> dict:
+    now = timezone.now()
+    return {
+        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+        "patient_id": patient["id"],
+        "course_id": course["id"],
+        "clinician_id": clinician.pk,
+        "location_id": location.pk,
+        "kind": Session.Kind.TREATMENT,
+        "start": start,
+        "end": start + length,
+        "status": status,
+        "cycle_number": None,
+        "auto_booked": False,
+        "late": False,
+        "override_reason": "",
+        "cancel_reason": "",
+        "notes": "",
+        "booked_by_id": None,
+        "created_at": now,
+        "updated_at": now,
+        "confirmed_at": None,
+        "checked_in_at": None,
+        "completed_at": None,
+        "cancelled_at": None,
+    }
