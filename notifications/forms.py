@@ -1,3 +1,5 @@
+from datetime import date, timedelta
+
 from django import forms
 
 from patients.models import DiaryEntry
@@ -23,3 +25,8 @@ class DiaryForm(forms.Form):
         if start and end and (end - start).days + 1 > DiaryEntry.MAX_PERIOD_DAYS:
             self.add_error("period_end", f"A period is at most {DiaryEntry.MAX_PERIOD_DAYS} days.")
         return data
+
+
+def last_four_weeks(today: date) -> dict:
+    """The 28 days up to yesterday, as the diary form's initial period."""
+    return {"period_start": today - timedelta(days=28), "period_end": today - timedelta(days=1)}

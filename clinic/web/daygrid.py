@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 @dataclass
 class Cell:
+    clinician: object = None
     working: bool = False
     sessions: list = field(default_factory=list)
     free: datetime | None = None  # the start of a free slot in this cell: click to book
@@ -90,7 +91,7 @@ def build_day_grid(
                 cid == clinician.id and _minutes(h_start) <= minute and minute + step <= _minutes(h_end)
                 for cid, h_start, h_end in hours
             )
-            cells.append(Cell(working=working))
+            cells.append(Cell(clinician=clinician, working=working))
         row = Row(at, cells)
         rows.append(row)
         by_minute[minute] = row
@@ -122,6 +123,7 @@ def build_day_grid(
 
 @dataclass
 class WeekCell:
+    clinician: object = None
     working: bool = False
     sessions: list = field(default_factory=list)
     free: int = 0  # free slots that day
@@ -153,7 +155,9 @@ def build_week_grid(
     columns = _columns(clinicians, sessions)
     index = {c.id: i for i, c in enumerate(columns)}
     works = {(cid, weekday) for cid, weekday, _, _ in hours}
-    rows = [WeekRow(day, [WeekCell(working=(c.id, day.weekday()) in works) for c in columns]) for day in days]
+    rows = [
+        WeekRow(day, [WeekCell(clinician=c, working=(c.id, day.weekday()) in works) for c in columns]) for day in days
+    ]
     by_day = {row.day: row for row in rows}
     for session in sessions:
         row = by_day.get(session.start.astimezone(tz).date())

@@ -61,7 +61,13 @@ def _calendar(request, *, view: str):
     time_off = web_selectors.time_off_between(clinician_ids=[c.id for c in clinicians], start=start, end=end)
     free = [
         (slot.clinician_id, slot.start)
-        for slot in scheduling_selectors.free_slots_for(location=location, start_date=first, end_date=last, now=now)
+        for slot in scheduling_selectors.free_slots_for(
+            location=location,
+            start_date=first,
+            end_date=last,
+            now=now,
+            length=timedelta(minutes=protocol.session_minutes),
+        )
     ]
     if view == "week":
         grid = build_week_grid(
@@ -172,16 +178,18 @@ def slot_book(request):
     if location is None or clinician is None or start is None:
         messages.error(request, "Choose an empty slot in the calendar to book it.")
         return redirect(back(request, default_back))
-    query = request.GET.get("q", "").strip()
+    query = (request.POST.get("q") if request.method == "POST" else request.GET.get("q", "")) or ""
+    query = query.strip()
     patients = list(patient_selectors.patient_search(query=query)[:SEARCH_LIMIT]) if query else []
     audit_record(request=request, action=Action.READ, resource="patient", patients=patients)
     if request.headers.get("HX-Request") and request.GET.get("part") == "results":
         return render(request, "web/_slot_patients.html", {"patients": patients, "query": query})
     form = CalendarBookForm(
-        request.POST or None,
+        request.POST if request.method == "POST" and request.POST.get("patient") else None,
         initial={"clinician": clinician.id, "start": start.isoformat(), "kind": Session.Kind.TREATMENT},
     )
-    if request.method == "POST" and form.is_valid():
+    searching = request.method == "POST" and not request.POST.get("patient")  # Enter in the search box
+    if request.method == "POST" and not searching and form.is_valid():
         patient = web_selectors.patient(pk=form.cleaned_data["patient"])
         if patient is None:
             form.add_error("patient", "Choose the patient.")
@@ -219,6 +227,7 @@ def slot_book(request):
         "query": query,
         "chosen": chosen,
         "next": back(request, f"{default_back}&date={start.astimezone(location.zone).date()}"),
+        "in_dialog": bool(request.headers.get("HX-Request")),
     }
     template = "web/_slot_book.html" if request.headers.get("HX-Request") else "web/slot_book.html"
     return render(request, template, context)

@@ -88,6 +88,7 @@ def patient_detail(request, pk):
     sessions = web_selectors.sessions_for_patient(patient=patient)
     now = timezone.now()
     for s in sessions:
+        s.patient = patient  # the buttons name the patient: no query per row
         s.can = session_actions(s, now)
     upcoming = sorted((s for s in sessions if s.status in Session.UPCOMING_STATUSES), key=lambda s: s.start)
     past = [s for s in sessions if s.status not in Session.UPCOMING_STATUSES]
