@@ -39,7 +39,8 @@ def parse_day(value) -> date | None:
 
 
 class BoundedDateField(forms.DateField):
-    widget = forms.DateInput(attrs={"type": "date"})
+    # A date input takes YYYY-MM-DD whatever the locale's format.
+    widget = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
     def validate(self, value):
         super().validate(value)
@@ -283,12 +284,14 @@ class PatientForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.errors:
-            return data
-        serializer = PatientSerializer(self.instance, data=data, partial=self.instance is not None)
-        if not serializer.is_valid():
+        # The serializer judges what the form could read, so every error shows in one round.
+        partial = self.instance is not None or bool(self.errors)
+        serializer = PatientSerializer(self.instance, data=data, partial=partial)
+        if not serializer.is_valid() or self.errors:
             for name, texts in serializer.errors.items():
                 target = name if name in self.fields else None
+                if target in self.errors:
+                    continue
                 for text in texts:
                     self.add_error(target, str(text))
             return data
