@@ -134,7 +134,9 @@ OVERFLOW_JS = """() => {
       const overflow = getComputedStyle(p).overflowX;
       if (overflow === 'auto' || overflow === 'scroll') { inside = true; break; }
     }
-    if (!inside && box.right > width + 1) cut.push(`${el.tagName.toLowerCase()}.${el.className} ends at ${Math.round(box.right)}`);
+    if (!inside && box.right > width + 1) {
+      cut.push(`${el.tagName.toLowerCase()}.${el.className} ends at ${Math.round(box.right)}`);
+    }
   }
   return {cut, scroll: document.documentElement.scrollWidth, width};
 }"""

@@ -50,7 +50,8 @@ def _session_or_404(pk):
 def review_queue(request):
     """Queries: open flags with patient and the course's latest clinician and location (one), counts by
     kind, locations, clinicians, audit rows."""
-    kind = request.GET.get("kind", "")
+    # Filter values are written with hyphens, so no stored code appears in the page.
+    kind = request.GET.get("kind", "").replace("-", "_")
     kind = kind if kind in ReviewFlag.Kind.values else ""
     locations = web_selectors.locations()
     clinicians = list(web_selectors.active_clinicians())
@@ -71,7 +72,8 @@ def review_queue(request):
             "counts": sorted(((k, label(k), n) for k, n in counts.items()), key=lambda t: t[1]),
             "total": sum(counts.values()),
             "kind": kind,
-            "kinds": [(k, label(k)) for k in ReviewFlag.Kind.values],
+            "kinds": [(k.replace("_", "-"), label(k)) for k in ReviewFlag.Kind.values],
+            "kind_value": kind.replace("_", "-"),
             "clinicians": clinicians,
             "clinician_id": clinician_id,
             "locations": locations,
@@ -177,7 +179,9 @@ def treatment_history(request, pk):
     events, other adverse events, audit row."""
     patient = _patient_or_404(pk)
     cycles = web_selectors.treatment_history(patient=patient)
-    for s in cycles:
+    for index, s in enumerate(cycles):
+        # Cycle numbers are stored on completion; history imported without one is numbered by its order.
+        s.cycle = s.cycle_number or len(cycles) - index
         record = getattr(s, "treatment", None)
         s.record = record
         if record is not None:
