@@ -70,7 +70,9 @@ def flag_sentence(flag) -> str:
     if kind == "missing_response_data":
         treated, upcoming = day_text(details.get("treated_on")), day_text(details.get("next_treatment"))
         days = details.get("days_away")
-        away = f", in {days} day{'s' if days != 1 else ''}" if isinstance(days, int) and days >= 0 else ""
+        away = ""
+        if isinstance(days, int):
+            away = {0: ", today", 1: ", tomorrow"}.get(days, f", in {days} days" if days > 1 else "")
         return (
             f"Cycle {cycle}: no diary since the treatment on {treated}; the next treatment is on {upcoming}{away}. "
             "Ask the patient for their diary."

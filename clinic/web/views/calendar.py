@@ -30,10 +30,13 @@ POLL_SECONDS = 15
 SEARCH_LIMIT = 8
 
 
-def _annotate(sessions: list[Session], location, now: datetime) -> None:
+def _annotate(sessions: list[Session], location, now: datetime, *, actions: bool) -> None:
+    zone = location.zone
     for s in sessions:
         s.location = location  # one location per view: no query per row
-        s.can = session_actions(s, now)
+        s.local_start = s.start.astimezone(zone)
+        if actions:  # the week shows no buttons: its cells open the day
+            s.can = session_actions(s, now)
 
 
 def _calendar(request, *, view: str):
@@ -56,7 +59,7 @@ def _calendar(request, *, view: str):
     hours = web_selectors.working_hours_at(location=location)
     sessions = web_selectors.sessions_between(location=location, first=first, last=last)
     now = timezone.now()
-    _annotate(sessions, location, now)
+    _annotate(sessions, location, now, actions=view == "day")
     start, end = day_bounds(first, location.zone)[0], day_bounds(last, location.zone)[1]
     time_off = web_selectors.time_off_between(clinician_ids=[c.id for c in clinicians], start=start, end=end)
     free = [
@@ -108,6 +111,7 @@ def _calendar(request, *, view: str):
         "poll_seconds": POLL_SECONDS,
         "is_clinician": is_clinician(request.user),
         "here": request.get_full_path(),
+        "patients_url": reverse("web:patient_search"),
     }
     if request.headers.get("HX-Request") and request.GET.get("part") == "grid":
         response = render(request, f"web/_{view}_grid.html", context)
