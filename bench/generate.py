@@ -45,7 +45,7 @@ def _bulk(model, rows):
 @transaction.atomic
 def build_clinic(*, patients: int, clinicians_per_location: int = 8, seed: int = 7) -> dict:
     rng = random.Random(seed)
-    protocol = Protocol.active()
+    protocol = Protocol.default()
     now = timezone.now()
     injector_user = get_user_model().objects.get_or_create(username="bench-clinician")[0]
     locations = [Location.objects.create(name=f"Bench {zone}", time_zone=zone) for zone in ZONES]

@@ -67,6 +67,7 @@ def traced(results: dict, size: int, name: str):
 
 
 def bench_size(size: int, results: dict, measured) -> None:
+    # Project imports wait for django.setup() in main(): the benchmark picks its database first.
     from bench.generate import build_clinic
     from cycles.planner import plan_sweep
     from cycles.review import responses_sweep

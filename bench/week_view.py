@@ -43,7 +43,7 @@ from scheduling.models import Clinician, Location, Session, WorkingHours  # noqa
 
 def build(per_day: int, monday: date) -> Location:
     call_command("flush", interactive=False, verbosity=0)
-    Protocol.active()
+    Protocol.default()
     location = Location.objects.create(name="Midtown", time_zone="America/New_York")
     clinicians = [Clinician.objects.create(name=f"Dr {i:02d}") for i in range(20)]
     for c in clinicians:

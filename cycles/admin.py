@@ -5,7 +5,7 @@ from cycles.models import AdverseEvent, Course, Protocol, TreatmentRecord
 
 @admin.register(Protocol)
 class ProtocolAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "interval_days", "min_interval_days", "max_units", "updated_at"]
+    list_display = ["name", "is_default", "interval_days", "min_interval_days", "max_units", "updated_at"]
 
 
 @admin.register(Course)

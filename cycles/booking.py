@@ -10,6 +10,7 @@ batch and asks the same rules about each slot it considers.
 
 from datetime import timedelta
 
+from clinic.roles import is_clinician
 from clinic.timezones import local_date
 from cycles import rules, selectors
 from cycles.models import Course, Protocol
@@ -22,23 +23,21 @@ def course_for_treatment(patient: Patient) -> Course:
     """The patient's active course, opened on the default protocol when there is none."""
     course = selectors.active_course(patient=patient)
     if course is None:
-        course = Course.objects.create(patient=patient, protocol=Protocol.active())
+        course = Course.objects.create(patient=patient, protocol=Protocol.default())
     return course
 
 
 def treatment_facts(courses: list[Course], *, treated: dict | None = None) -> dict:
-    """{course id: TreatmentFacts} for a batch of courses (protocols loaded), in a fixed number of queries
-    whatever their number: the patients' completed treatments (unless given, {patient id: [PastTreatment]}),
-    and for courses not yet begun the protocol, diary and preventives."""
+    """{course id: TreatmentFacts} for a batch of courses (patient and protocol loaded), in a fixed number
+    of queries whatever their number: the patients' completed and active treatments (unless given,
+    {patient id: [KnownTreatment]}), and for courses not yet begun their diary and preventives."""
     if not courses:
         return {}
     if treated is None:
-        treated = selectors.past_treatments(patient_ids={c.patient_id for c in courses})
-    begun = {t.course_id for past in treated.values() for t in past}
-    unbegun = {c.patient_id: c.patient for c in courses if c.pk not in begun}
-    eligibility = (
-        selectors.eligibility_for_patients(patients=list(unbegun.values()), treated=treated) if unbegun else {}
-    )
+        treated = selectors.known_treatments(patient_ids={c.patient_id for c in courses})
+    begun = {t.course_id for known in treated.values() for t in known if t.completed}
+    unbegun = [c for c in courses if c.pk not in begun]
+    eligibility = selectors.eligibility_for_courses(courses=unbegun, treated=treated) if unbegun else {}
     return {
         c.pk: rules.TreatmentFacts(
             interval_days=c.protocol.interval_days,
@@ -46,7 +45,7 @@ def treatment_facts(courses: list[Course], *, treated: dict | None = None) -> di
             window_days=c.protocol.window_days,
             treatments=tuple(treated.get(c.patient_id, ())),
             first_of_course=c.pk not in begun,
-            eligibility=eligibility.get(c.patient_id),
+            eligibility=eligibility.get(c.pk),
         )
         for c in courses
     }
@@ -66,7 +65,7 @@ class CoursePolicy(policy.BookingPolicy):
 
     def session_length(self, *, patient=None, kind=None) -> timedelta:
         course = selectors.active_course(patient=patient) if patient is not None else None
-        protocol = course.protocol if course is not None else Protocol.active()
+        protocol = course.protocol if course is not None else Protocol.default()
         return timedelta(minutes=protocol.session_minutes)
 
     def check(self, *, session: Session, override_reason: str, by, exclude=None) -> None:
@@ -81,5 +80,36 @@ class CoursePolicy(policy.BookingPolicy):
         if not override_reason:
             violation = rules.treatment_violation(facts, proposal)
             if violation is not None:
-                raise violation
+                raise for_the_reader(violation, by)
         session.late = rules.is_late(facts, proposal)
+
+
+# What front desk may read of a refusal (API.md, DESIGN.md §6): no diary or preventive figures.
+NOT_ELIGIBLE_FOR_FRONT_DESK = "Does not meet the treatment criteria; a clinician can review."
+
+
+def for_the_reader(violation, by):
+    """The refusal as the person booking may read it: a clinician sees the numbers behind not_eligible,
+    anyone else the one generic line."""
+    if violation.code == "not_eligible" and by is not None and not is_clinician(by):
+        violation.extra["reasons"] = [NOT_ELIGIBLE_FOR_FRONT_DESK]
+        violation.detail = NOT_ELIGIBLE_FOR_FRONT_DESK
+    return violation
+
+
+def treatment_slot_filter(*, patient: Patient, tz, exclude: Session | None = None):
+    """Which free slots at a location (zone `tz`) a treatment of the patient's course may take: the course
+    rules, asked as the planner asks them, so a booking page never proposes a slot the booking would refuse.
+    `exclude`: the session being moved."""
+    course = selectors.active_course(patient=patient) or Course(patient=patient, protocol=Protocol.default())
+    facts = treatment_facts([course])[course.pk]
+    moving = exclude.pk if exclude is not None else None
+
+    def allowed(slot) -> bool:
+        proposal = rules.ProposedTreatment(start=slot.start, treated_on=local_date(slot.start, tz), session_id=moving)
+        violation = rules.treatment_violation(facts, proposal)
+        # Eligibility is the same for every slot: the booking says so (and a clinician may override it),
+        # so it does not empty the list of times.
+        return violation is None or violation.code == "not_eligible"
+
+    return allowed

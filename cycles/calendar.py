@@ -28,7 +28,6 @@ class PlannerCalendar:
 
     location_id: object
     tz: ZoneInfo
-    length: timedelta
     calendar: Calendar
 
     def place(
@@ -39,11 +38,13 @@ class PlannerCalendar:
         patient_id,
         days: tuple[date, date],
         now: datetime,
+        length: timedelta,
         accept: Accept = lambda slot: True,
     ) -> Slot | None:
-        """The target if it is free and accepted, else the nearest such slot on days[0]..days[1]."""
+        """The target if it is free and accepted, else the nearest such slot on days[0]..days[1]; sessions
+        of `length` (the course protocol's)."""
         start = target.start.astimezone(UTC)
-        wanted = Slot(clinician_id, self.location_id, start, start + self.length)
+        wanted = Slot(clinician_id, self.location_id, start, start + length)
         if (
             start >= now
             and days[0] <= local_date(start, self.tz) <= days[1]
@@ -59,7 +60,7 @@ class PlannerCalendar:
             free = slots.free_slots(
                 hours=[h for h in hours if first <= h[0] < last],
                 busy=self.calendar.blocked(cid, patient_id),
-                length=self.length,
+                length=length,
             )  # sorted by start, in UTC
             free = [Slot(cid, self.location_id, *f) for f in free[bisect_left(free, (now,)) :]]
             at = bisect_left([s.start for s in free], start)

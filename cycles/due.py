@@ -55,18 +55,19 @@ def last_treatments() -> QuerySet[Session]:
     return Session.objects.filter(kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED).exclude(Exists(later))
 
 
-def _before_local_day(zones: list[str], day_of: dict[str, date]) -> Q:
-    """A session that started before the local day `day_of[zone]` began, in its own location's zone."""
+def _before_local_day(zones: list[str], protocols: list[Protocol], day_of) -> Q:
+    """A course's session that started before the local day `day_of(zone, protocol)` began, in its own
+    location's zone, by its course's protocol: one condition per zone and profile in use (a handful each)."""
     condition = Q(pk__in=[])
     for zone in zones:
-        start, _ = day_bounds(day_of[zone], ZoneInfo(zone))
-        condition |= Q(location__time_zone=zone, start__lt=start)
+        for protocol in protocols:
+            start, _ = day_bounds(day_of(zone, protocol), ZoneInfo(zone))
+            condition |= Q(location__time_zone=zone, course__protocol_id=protocol.pk, start__lt=start)
     return condition
 
 
 def courses_without_booking(
     *,
-    protocol: Protocol | None = None,
     now: datetime | None = None,
     within_days: int | None = None,
     overdue_only: bool = False,
@@ -76,28 +77,34 @@ def courses_without_booking(
     """Active courses with a completed treatment and no upcoming treatment session.
 
     Annotated with `last_treatment_start`, `last_location_id`, `last_time_zone` and
-    `last_cycle` (of the last completed treatment). Two queries to build (the active protocol
-    unless given, the zones of the locations), one to run. The date conditions are put on
+    `last_cycle` (of the last completed treatment). Every date rule is the course's
+    own protocol's. Two queries to build when a date condition is asked for (the
+    profiles, the zones of the locations), one to run. The date conditions are put on
     the last treatments themselves (`last_treatments`), real columns whose statistics
     PostgreSQL can use, not on the annotations.
     """
-    protocol = protocol or Protocol.active()
     now = now or timezone.now()
     last = last_treatments()
     if within_days is not None or overdue_only or not_overdue:
+        protocols = list(Protocol.objects.only("id", "min_interval_days", "interval_days", "window_days"))
         zones = sorted(set(Location.objects.values_list("time_zone", flat=True)))
         today = {zone: local_date(now, ZoneInfo(zone)) for zone in zones}
+
         # overdue ⇔ last local date + interval + window < today ⇔ last began before the day (today − interval − window).
-        late = timedelta(days=protocol.interval_days + protocol.window_days)
-        overdue = _before_local_day(zones, {zone: today[zone] - late for zone in zones})
+        def late(zone: str, protocol: Protocol) -> date:
+            return today[zone] - timedelta(days=protocol.interval_days + protocol.window_days)
+
+        overdue = _before_local_day(zones, protocols, late)
         if overdue_only:
             last = last.filter(overdue)
         if not_overdue:
             last = last.exclude(overdue)
         if within_days is not None:
             # due_from ≤ today + within ⇔ last local date ≤ today + within − min_interval.
-            shift = timedelta(days=within_days - protocol.min_interval_days + 1)
-            last = last.filter(_before_local_day(zones, {zone: today[zone] + shift for zone in zones}))
+            def soon(zone: str, protocol: Protocol) -> date:
+                return today[zone] + timedelta(days=within_days - protocol.min_interval_days + 1)
+
+            last = last.filter(_before_local_day(zones, protocols, soon))
     courses = (
         Course.objects.filter(status=Course.Status.ACTIVE, pk__in=last.values("course_id"))
         .annotate(
@@ -126,20 +133,21 @@ class DueRow:
     auto_booking_failed: bool = False
 
 
-def due_list(*, within_days: int, protocol: Protocol | None = None, now: datetime | None = None) -> QuerySet[Course]:
+def due_list(*, within_days: int, now: datetime | None = None) -> QuerySet[Course]:
     """The due list: courses due within `within_days` of the location's today (overdue ones included)."""
     return (
-        courses_without_booking(protocol=protocol, now=now, within_days=within_days)
+        courses_without_booking(now=now, within_days=within_days)
         .annotate(auto_booking_failed=_open_flag(ReviewFlag.Kind.AUTO_BOOKING_FAILED))
-        .select_related("patient")
+        .select_related("patient", "protocol")
         .order_by("last_treatment_start", "pk")
     )
 
 
-def due_row(course: Course, *, protocol: Protocol, now: datetime | None = None) -> DueRow:
+def due_row(course: Course, *, now: datetime | None = None) -> DueRow:
+    """The due dates of one course of `courses_without_booking` (protocol loaded), by its own protocol."""
     tz = ZoneInfo(course.last_time_zone)
     last = local_date(course.last_treatment_start, tz)
-    due_from, due_by = due_dates(last, protocol)
+    due_from, due_by = due_dates(last, course.protocol)
     today = local_date(now, tz) if now else today_in(tz)
     return DueRow(
         patient_id=course.patient_id,

@@ -7,12 +7,32 @@ from django.db import models
 from django.db.models import Q
 
 
+def default_urgent_adverse_events() -> list[str]:
+    # The label's boxed warning on distant spread of toxin, and allergy.
+    return [
+        "dysphagia",
+        "breathing_difficulty",
+        "diplopia",
+        "dysphonia",
+        "dysarthria",
+        "generalized_weakness",
+        "allergic_reaction",
+    ]
+
+
 class Protocol(models.Model):
-    """The clinic's treatment rules (DESIGN.md §2). Exactly one row is active."""
+    """A protocol profile: one payer's or guideline's treatment rules (DESIGN.md §2).
+
+    Each course follows its own profile; exactly one profile is the default, which a new course takes.
+    """
+
+    class Metric(models.TextChoices):
+        HEADACHE_DAYS = "headache_days"
+        MIGRAINE_DAYS = "migraine_days"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, default="Chronic migraine (PREEMPT)")
-    is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
     interval_days = models.PositiveSmallIntegerField(default=84)
     min_interval_days = models.PositiveSmallIntegerField(default=84)
     window_days = models.PositiveSmallIntegerField(default=14)
@@ -27,15 +47,29 @@ class Protocol(models.Model):
     min_failed_preventives = models.PositiveSmallIntegerField(default=2)
     chronic_min_headache_days = models.PositiveSmallIntegerField(default=15)
     chronic_min_migraine_days = models.PositiveSmallIntegerField(default=8)
-    episodic_max_headache_days = models.PositiveSmallIntegerField(
-        default=15, help_text="below this for `episodic_periods` periods in a row → consider pause"
+    min_baseline_diary_days = models.PositiveSmallIntegerField(default=28)
+    min_cycle_diary_days = models.PositiveSmallIntegerField(default=28)
+    baseline_window_days = models.PositiveSmallIntegerField(default=90)
+    assessment_after_days = models.PositiveSmallIntegerField(
+        default=56, help_text="a cycle is judged once the next treatment is given or this many days have passed"
     )
-    episodic_periods = models.PositiveSmallIntegerField(default=3)
+    response_metric = models.CharField(max_length=16, choices=Metric.choices, default=Metric.HEADACHE_DAYS)
+    episodic_threshold_days = models.PositiveSmallIntegerField(
+        default=15, help_text="headache days per 28 below which a course may have converted to episodic"
+    )
+    episodic_min_diary_days = models.PositiveSmallIntegerField(default=84)
+    overuse_acute_days = models.PositiveSmallIntegerField(default=10)
+    urgent_adverse_events = models.JSONField(default=default_urgent_adverse_events)
+    requires_authorization = models.BooleanField(default=False)
+    units_per_site = models.PositiveSmallIntegerField(default=5)
+    backfill_offers = models.PositiveSmallIntegerField(default=3)
+    backfill_min_notice_hours = models.PositiveSmallIntegerField(default=24)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        ordering = ["-is_default", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_protocol"),
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_protocol"),
             models.CheckConstraint(
                 condition=Q(response_threshold_pct__gte=1, response_threshold_pct__lte=100),
                 name="protocol_threshold_range",
@@ -46,10 +80,11 @@ class Protocol(models.Model):
         return self.name
 
     @classmethod
-    def active(cls) -> "Protocol":
-        protocol = cls.objects.filter(is_active=True).first()
+    def default(cls) -> "Protocol":
+        """The default profile (a new course takes it), made with the PREEMPT defaults on first use."""
+        protocol = cls.objects.filter(is_default=True).first()
         if protocol is None:
-            protocol, _ = cls.objects.get_or_create(is_active=True)
+            protocol, _ = cls.objects.get_or_create(is_default=True)
         return protocol
 
 
@@ -100,8 +135,10 @@ class TreatmentRecord(models.Model):
         "cervical_paraspinal": 20,
         "trapezius": 30,
     }
-    # Follow-the-pain adds units only in these groups (up to 195 U at 39 sites).
-    FOLLOW_THE_PAIN_MUSCLES = ("temporalis", "occipitalis", "trapezius")
+    # Follow-the-pain adds units only in these groups, each up to its maximum (to 195 U at 39 sites).
+    FOLLOW_THE_PAIN_MAXIMUM = {"temporalis": 50, "occipitalis": 40, "trapezius": 50}
+    FOLLOW_THE_PAIN_MUSCLES = tuple(FOLLOW_THE_PAIN_MAXIMUM)
+    VIAL_SIZES = (100, 200)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.OneToOneField("scheduling.Session", on_delete=models.PROTECT, related_name="treatment")
@@ -111,6 +148,8 @@ class TreatmentRecord(models.Model):
     units_wasted = models.PositiveSmallIntegerField(default=0)
     lot_number = models.CharField(max_length=64)
     lot_expiry = models.DateField()
+    vials = models.JSONField(default=list, blank=True, help_text="[{size_units, lot_number, lot_expiry}] opened")
+    deviation_reason = models.TextField(blank=True, help_text="why the record departs from the PREEMPT template")
     injector = models.ForeignKey("scheduling.Clinician", on_delete=models.PROTECT, related_name="treatments")
     notes = models.TextField(blank=True)
     recorded_by = models.ForeignKey(
@@ -129,6 +168,13 @@ class TreatmentRecord(models.Model):
         """HCPCS J0585 modifier: JW when units were discarded, JZ when none were."""
         return "JW" if self.units_wasted > 0 else "JZ"
 
+    @property
+    def billing(self) -> list[dict]:
+        """The claim lines: CPT 64615 (chemodenervation for chronic migraine), J0585 per unit given, and the
+        discarded units under JW, or JZ with 0 units when nothing was discarded (CMS JW/JZ policy)."""
+        waste = {"code": "J0585", "modifier": self.waste_modifier, "units": self.units_wasted}
+        return [{"code": "64615"}, {"code": "J0585", "units": self.total_units}, waste]
+
 
 class AdverseEvent(models.Model):
     class Kind(models.TextChoices):
@@ -139,6 +185,11 @@ class AdverseEvent(models.Model):
         HEADACHE_FLARE = "headache_flare"
         MUSCLE_WEAKNESS = "muscle_weakness"
         BREATHING_DIFFICULTY = "breathing_difficulty"
+        DIPLOPIA = "diplopia"
+        DYSPHONIA = "dysphonia"
+        DYSARTHRIA = "dysarthria"
+        GENERALIZED_WEAKNESS = "generalized_weakness"
+        ALLERGIC_REACTION = "allergic_reaction"
         OTHER = "other"
 
     class Severity(models.TextChoices):
@@ -147,15 +198,14 @@ class AdverseEvent(models.Model):
         SEVERE = "severe"
         SERIOUS = "serious"
 
-    # Distant spread of toxin: these open an urgent review flag at once.
-    URGENT_KINDS = (Kind.DYSPHAGIA, Kind.BREATHING_DIFFICULTY)
-
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="adverse_events")
     session = models.ForeignKey("scheduling.Session", on_delete=models.CASCADE, related_name="adverse_events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     severity = models.CharField(max_length=16, choices=Severity.choices)
     note = models.TextField(blank=True)
+    onset_on = models.DateField(null=True, blank=True)
+    reported_late = models.BooleanField(default=False, help_text="reported after the visit")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -167,9 +217,9 @@ class AdverseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} ({self.severity})"
 
-    @property
-    def is_urgent(self) -> bool:
-        return self.kind in self.URGENT_KINDS or self.severity == self.Severity.SERIOUS
+    def is_urgent(self, urgent_kinds) -> bool:
+        """The protocol's urgent kinds (distant spread of toxin), or anything serious."""
+        return self.kind in urgent_kinds or self.severity == self.Severity.SERIOUS
 
 
 class ReviewFlag(models.Model):
@@ -182,6 +232,7 @@ class ReviewFlag(models.Model):
         ADVERSE_EVENT = "adverse_event"
         OVERDUE = "overdue"
         AUTO_BOOKING_FAILED = "auto_booking_failed"
+        MEDICATION_OVERUSE = "medication_overuse"
 
     class Status(models.TextChoices):
         OPEN = "open"

@@ -30,7 +30,7 @@ from cycles import flags, rules
 from cycles.booking import treatment_facts
 from cycles.calendar import PlannerCalendar
 from cycles.due import courses_without_booking
-from cycles.models import Course, Protocol, ReviewFlag
+from cycles.models import Course, ReviewFlag
 from patients.models import Patient
 from scheduling import events
 from scheduling.models import Clinician, Location, Session, WorkingHours
@@ -60,22 +60,23 @@ def course_plan_next(*, course_id, now: datetime | None = None) -> PlanResult:
     return courses_plan(course_ids=[course_id], now=now)[course_id]
 
 
-def courses_plan(*, course_ids, now: datetime | None = None, protocol=None) -> dict:
+def courses_plan(*, course_ids, now: datetime | None = None) -> dict:
     """Book the next treatment of each active course that has nothing booked: {course id: PlanResult}.
 
     For each course: interval_days after its last treatment, with the same
     clinician at the same location and local time; if that is taken, outside
     hours or on leave, the free slot of the window nearest to it (the same
     clinician's first, then any clinician at the location). When nothing fits, an
-    `auto_booking_failed` flag puts the course on the due list. Fourteen queries
-    whatever the number of courses and locations (see tests/test_jobs.py).
+    `auto_booking_failed` flag puts the course on the due list. Every number comes
+    from the course's own protocol profile; a profile with `auto_book` off is left to
+    the front desk. A fixed number of queries whatever the number of courses,
+    profiles and locations (see tests/test_jobs.py).
     """
     now = now or timezone.now()
-    protocol = protocol or Protocol.active()
     course_ids = list(course_ids)
     try:
         with transaction.atomic():
-            return _plan(course_ids, now, protocol)
+            return _plan(course_ids, now)
     except IntegrityError:
         # A session written without the booking locks (through the admin, say) overlaps one of the batch:
         # the exclusion constraint refused it all. One by one, only the clashing course is left for the next run.
@@ -83,14 +84,12 @@ def courses_plan(*, course_ids, now: datetime | None = None, protocol=None) -> d
             return {course_ids[0]: PlanResult(PlanOutcome.FAILED, reason="the slot was taken meanwhile")}
         results = {}
         for course_id in course_ids:
-            results |= courses_plan(course_ids=[course_id], now=now, protocol=protocol)
+            results |= courses_plan(course_ids=[course_id], now=now)
         return results
 
 
-def _plan(course_ids: list, now: datetime, protocol) -> dict:
+def _plan(course_ids: list, now: datetime) -> dict:
     results = {course_id: PlanResult(PlanOutcome.SKIPPED, reason="course not active") for course_id in course_ids}
-    if not protocol.auto_book:
-        return dict.fromkeys(course_ids, PlanResult(PlanOutcome.SKIPPED, reason="auto_book is off"))
     # FOR NO KEY UPDATE: a booking inserting a session of the course takes FOR KEY SHARE on it while it holds
     # the patient; FOR UPDATE here would deadlock with it once this batch asks for the patient.
     courses = {
@@ -108,8 +107,8 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
         .order_by("pk")
         .values_list("pk", "status")
     )
-    # Every treatment of these patients, any course: the course's own decide what to plan, all the
-    # completed ones feed the course rules (the interval holds across courses).
+    # Every treatment of these patients, any course: the course's own decide what to plan, all of them
+    # feed the course rules (the interval holds across courses, before and after).
     treatments: dict = {}
     patient_sessions = list(
         Session.objects.filter(
@@ -128,7 +127,9 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
     for course_id, course in courses.items():
         sessions = treatments.get(course_id, [])
         completed = [s for s in sessions if s.status == Session.Status.COMPLETED]
-        if patient_status[course.patient_id] != Patient.Status.ACTIVE:
+        if not course.protocol.auto_book:
+            results[course_id] = PlanResult(PlanOutcome.SKIPPED, reason="auto_book is off")
+        elif patient_status[course.patient_id] != Patient.Status.ACTIVE:
             results[course_id] = PlanResult(PlanOutcome.SKIPPED, reason="patient paused or discharged")
         elif len(completed) < len(sessions):
             results[course_id] = PlanResult(PlanOutcome.ALREADY_BOOKED)
@@ -138,7 +139,7 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
             last = completed[-1]
             last.cycle_number = last.cycle_number or len(completed)
             tz = locations[last.location_id].zone
-            target = rules.next_target(last.start, tz, protocol)
+            target = rules.next_target(last.start, tz, course.protocol)
             days = rules.candidate_days(target, local_date(now, tz))
             if days is None:
                 results[course_id] = PlanResult(PlanOutcome.SKIPPED, reason="window has passed")
@@ -155,12 +156,12 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
         .order_by("pk")
         .values_list("pk")
     )
-    calendars = _calendars(todo, locations, protocol)
+    calendars = _calendars(todo, locations)
     treated: dict = {}
     for s in patient_sessions:
-        if s.status == Session.Status.COMPLETED:
-            treated_on = local_date(s.start, locations[s.location_id].zone)
-            treated.setdefault(s.patient_id, []).append(rules.PastTreatment(treated_on, s.start, s.pk, s.course_id))
+        treated_on = local_date(s.start, locations[s.location_id].zone)
+        known = rules.KnownTreatment(treated_on, s.start, s.pk, s.course_id, s.status == Session.Status.COMPLETED)
+        treated.setdefault(s.patient_id, []).append(known)
     facts = treatment_facts([course for course, *_ in todo], treated=treated)
 
     booked, failed = [], []
@@ -172,6 +173,7 @@ def _plan(course_ids: list, now: datetime, protocol) -> dict:
             patient_id=course.patient_id,
             days=days,
             now=now,
+            length=timedelta(minutes=course.protocol.session_minutes),
             accept=_accepts(facts[course.pk], calendar.tz),
         )
         if slot is None:
@@ -222,7 +224,7 @@ def _accepts(facts: rules.TreatmentFacts, tz):
     return accept
 
 
-def _calendars(todo: list, locations: dict, protocol) -> dict:
+def _calendars(todo: list, locations: dict) -> dict:
     """One PlannerCalendar per location, over the local dates any of its courses may be booked on. Four
     queries: working hours, time off, the clinicians' sessions, the patients' sessions."""
     spans: dict = {}  # location id -> (first, last) local date
@@ -237,7 +239,6 @@ def _calendars(todo: list, locations: dict, protocol) -> dict:
         location_id: PlannerCalendar(
             location_id=location_id,
             tz=locations[location_id].zone,
-            length=timedelta(minutes=protocol.session_minutes),
             # Shared lists: a session placed at one location makes its clinician and patient busy at the others.
             calendar=free.calendar(
                 location=locations[location_id], start_date=first, end_date=final, patient_busy=busy
@@ -247,12 +248,12 @@ def _calendars(todo: list, locations: dict, protocol) -> dict:
     }
 
 
-def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None = None, protocol=None) -> list:
-    """Ids of active courses (ordered, after `after`) with nothing booked, a treatment done, the window not passed
-    and no open auto_booking_failed flag. Two queries (the zones of the locations, the courses), and the
-    protocol unless given."""
-    courses = courses_without_booking(protocol=protocol, now=now, not_overdue=True, exclude_failed_booking=True).filter(
-        patient__status="active"
+def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None = None) -> list:
+    """Ids of active courses (ordered, after `after`) on a profile that books automatically, with nothing
+    booked, a treatment done, the window not passed and no open auto_booking_failed flag. Three queries:
+    the profiles, the zones of the locations, the courses."""
+    courses = courses_without_booking(now=now, not_overdue=True, exclude_failed_booking=True).filter(
+        patient__status="active", protocol__auto_book=True
     )
     if after is not None:
         courses = courses.filter(pk__gt=after)
@@ -262,13 +263,10 @@ def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None
 def plan_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) -> dict:
     """The daily sweep: plan every active course that has nothing booked, a chunk at a time."""
     counts = dict.fromkeys(PlanOutcome, 0)
-    protocol = Protocol.active()
-    if not protocol.auto_book:
-        return counts
     after = None
     while True:
-        ids = plan_candidates(after=after, limit=chunk_size, now=now, protocol=protocol)
-        for result in (courses_plan(course_ids=ids, now=now, protocol=protocol) if ids else {}).values():
+        ids = plan_candidates(after=after, limit=chunk_size, now=now)
+        for result in (courses_plan(course_ids=ids, now=now) if ids else {}).values():
             counts[result.outcome] += 1
         if len(ids) < chunk_size:
             return counts

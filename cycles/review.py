@@ -29,15 +29,27 @@ CHUNK_SIZE = 500
 
 # --- assessing courses, set-based -------------------------------------------------------------
 
-REVIEW_KINDS = (Kind.NO_BENEFIT, Kind.MISSING_RESPONSE_DATA, Kind.EPISODIC_CONVERSION)
+REVIEW_KINDS = (
+    Kind.NO_BENEFIT,
+    Kind.MISSING_RESPONSE_DATA,
+    Kind.EPISODIC_CONVERSION,
+    Kind.MEDICATION_OVERUSE,
+)
+COURSE_FIELDS = ("pk", "patient_id", "patient__time_zone", "protocol_id")
 
 
 def _active_courses():
     return Course.objects.filter(status=Course.Status.ACTIVE).order_by("pk")
 
 
-def courses_assess(*, courses: Iterable[dict], rules: ReviewRules, now: datetime | None = None) -> int:
-    """Review a batch of courses (dicts with `pk`, `patient_id`, `patient__time_zone`) in four queries + inserts.
+def review_rules() -> dict:
+    """{protocol id: ReviewRules} of every profile (a clinic has a handful). One query."""
+    return {protocol.pk: ReviewRules.of(protocol) for protocol in Protocol.objects.all()}
+
+
+def courses_assess(*, courses: Iterable[dict], rules: dict, now: datetime | None = None) -> int:
+    """Review a batch of courses (dicts of COURSE_FIELDS), each by its own profile's rules ({protocol id:
+    ReviewRules}), in four queries + inserts.
 
     1 completed treatments, 2 upcoming treatments, 3 diary periods, 4 existing flags, then the insert.
     """
@@ -63,7 +75,9 @@ def courses_assess(*, courses: Iterable[dict], rules: ReviewRules, now: datetime
     periods: dict = defaultdict(list)
     for patient_id, *row in DiaryEntry.objects.filter(
         patient_id__in={c["patient_id"] for c in courses if treatments.get(c["pk"])}
-    ).values_list("patient_id", "period_start", "period_end", "headache_days", "migraine_days"):
+    ).values_list(
+        "patient_id", "period_start", "period_end", "headache_days", "migraine_days", "acute_medication_days"
+    ):
         periods[patient_id].append(response.DiaryPeriod(*row))
     flags = []
     for course in courses:
@@ -74,7 +88,7 @@ def courses_assess(*, courses: Iterable[dict], rules: ReviewRules, now: datetime
             treatments=treatments[course["pk"]],
             today=local_date(now, ZoneInfo(course["patient__time_zone"])),
             next_treatment=upcoming.get(course["pk"]),
-            rules=rules,
+            rules=rules[course["protocol_id"]],
         ):
             flags.append(
                 ReviewFlag(
@@ -90,17 +104,17 @@ def courses_assess(*, courses: Iterable[dict], rules: ReviewRules, now: datetime
 
 def patient_assess(*, patient_id, now: datetime | None = None) -> int:
     """Review the patient's active course (after a diary entry or a completed treatment)."""
-    courses = _active_courses().filter(patient_id=patient_id).values("pk", "patient_id", "patient__time_zone")
-    return courses_assess(courses=courses, rules=ReviewRules.of(Protocol.active()), now=now)
+    courses = _active_courses().filter(patient_id=patient_id).values(*COURSE_FIELDS)
+    return courses_assess(courses=courses, rules=review_rules(), now=now)
 
 
 def responses_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) -> dict:
     """The daily review of every active course, `chunk_size` courses at a time.
 
-    Queries: 1 protocol, then per chunk 1 courses, 2 treatments, 3 upcoming,
+    Queries: 1 the profiles, then per chunk 1 courses, 2 treatments, 3 upcoming,
     4 diary, 5 existing flags, 6 insert (when there is something new).
     """
-    rules = ReviewRules.of(Protocol.active())
+    rules = review_rules()
     now = now or timezone.now()
     counts = {"courses": 0, "flags_opened": 0}
     after = None
@@ -108,7 +122,7 @@ def responses_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None
         chunk = _active_courses()
         if after is not None:
             chunk = chunk.filter(pk__gt=after)
-        rows = list(chunk.values("pk", "patient_id", "patient__time_zone")[:chunk_size])
+        rows = list(chunk.values(*COURSE_FIELDS)[:chunk_size])
         counts["courses"] += len(rows)
         counts["flags_opened"] += courses_assess(courses=rows, rules=rules, now=now)
         if len(rows) < chunk_size:
@@ -119,12 +133,11 @@ def responses_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None
 def overdue_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) -> dict:
     """Flag every active course past its window with nothing booked, one flag per course and cycle.
 
-    Queries: 1 protocol, 2 location zones, then per chunk 1 overdue courses,
-    2 existing flags, 3 insert (when there is something new).
+    Queries: 1 the profiles, 2 location zones, then per chunk 1 overdue courses (their protocol
+    joined), 2 existing flags, 3 insert (when there is something new).
     """
-    protocol = Protocol.active()
     now = now or timezone.now()
-    overdue = courses_without_booking(protocol=protocol, now=now, overdue_only=True).select_related("patient")
+    overdue = courses_without_booking(now=now, overdue_only=True).select_related("patient", "protocol")
     counts = {"courses": 0, "flags_opened": 0}
     after = None
     while True:
@@ -132,7 +145,7 @@ def overdue_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) 
         rows = list(chunk.order_by("pk")[:chunk_size])
         flags = []
         for course in rows:
-            due = due_row(course, protocol=protocol, now=now)
+            due = due_row(course, now=now)
             flags.append(
                 ReviewFlag(
                     patient_id=course.patient_id,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from clinic.errors import RuleViolation
 from clinic.timezones import local_date, shift_days_keep_wall_clock
-from cycles.models import ReviewFlag
+from cycles.models import ReviewFlag, TreatmentRecord
 from patients import response
 from scheduling.slots import Slot
 
@@ -84,28 +84,30 @@ def candidate_days(target: Target, today: date) -> tuple[date, date] | None:
 
 
 @dataclass(frozen=True)
-class PastTreatment:
-    """A completed treatment of the patient: its local date at its location, its start, its session and course."""
+class KnownTreatment:
+    """A treatment of the patient that counts for the interval: completed, or still active (booked,
+    confirmed, checked in). Its local date at its location, its start, session, course."""
 
     treated_on: date
     start: datetime
     session_id: object
     course_id: object = None
+    completed: bool = True
 
 
 @dataclass(frozen=True)
 class TreatmentFacts:
     """What the rules know about one course when a treatment of it is proposed.
 
-    `treatments`: the patient's completed treatments (every course), oldest first;
-    `eligibility`: for a course with no completed treatment yet, the patient's
-    eligibility against the protocol (None once the course has begun).
+    `treatments`: the patient's completed and active treatments (every course), oldest first;
+    `eligibility`: for a course with no completed treatment yet, the patient's eligibility
+    against the course's protocol (None once the course has begun).
     """
 
     interval_days: int
     min_interval_days: int
     window_days: int
-    treatments: tuple[PastTreatment, ...]
+    treatments: tuple[KnownTreatment, ...]
     first_of_course: bool
     eligibility: response.Eligibility | None = None
 
@@ -120,23 +122,39 @@ class ProposedTreatment:
     session_id: object = None
 
 
-def last_treatment_before(facts: TreatmentFacts, proposal: ProposedTreatment) -> PastTreatment | None:
-    earlier = [t for t in facts.treatments if t.start < proposal.start and t.session_id != proposal.session_id]
+def _others(facts: TreatmentFacts, proposal: ProposedTreatment) -> list[KnownTreatment]:
+    return [t for t in facts.treatments if t.session_id != proposal.session_id]
+
+
+def last_completed_before(facts: TreatmentFacts, proposal: ProposedTreatment) -> KnownTreatment | None:
+    earlier = [t for t in _others(facts, proposal) if t.completed and t.start < proposal.start]
     return max(earlier, key=lambda t: t.start, default=None)
 
 
 def interval_rule(facts: TreatmentFacts, proposal: ProposedTreatment) -> RuleViolation | None:
-    """too_soon: earlier than min_interval_days after the patient's last completed treatment."""
-    last = last_treatment_before(facts, proposal)
-    if last is None:
+    """too_soon: fewer than min_interval_days from any completed or active treatment of the patient, before
+    it or after it (payers refuse either; the same day is 0 days).
+
+    `earliest` is the latest treatment before it + min_interval_days, or None when only a later one
+    clashes; `conflicts_with` names the clashing session nearest in time.
+    """
+    others = _others(facts, proposal)
+    clashes = [t for t in others if abs((t.treated_on - proposal.treated_on).days) < facts.min_interval_days]
+    if not clashes:
         return None
-    earliest = last.treated_on + timedelta(days=facts.min_interval_days)
-    if proposal.treated_on >= earliest:
-        return None
+    nearest = min(clashes, key=lambda t: (abs((t.start - proposal.start).total_seconds()), str(t.session_id)))
+    before = [t for t in others if t.start <= proposal.start]
+    earliest = None
+    if any(t.start <= proposal.start for t in clashes):
+        earliest = max(t.treated_on for t in before) + timedelta(days=facts.min_interval_days)
+    which = "the last treatment was" if nearest.start <= proposal.start else "another treatment is booked"
+    when = f" The earliest allowed date is {earliest}." if earliest else ""
     return RuleViolation(
-        f"Too soon: the last treatment was on {last.treated_on}; the earliest allowed date is {earliest}.",
+        f"Too soon: {which} on {nearest.treated_on}; treatments must be at least "
+        f"{facts.min_interval_days} days apart.{when}",
         code="too_soon",
-        earliest=earliest.isoformat(),
+        earliest=earliest.isoformat() if earliest else None,
+        conflicts_with=str(nearest.session_id),
     )
 
 
@@ -176,10 +194,58 @@ def treatment_violation(
 
 def is_late(facts: TreatmentFacts, proposal: ProposedTreatment) -> bool:
     """After the booking window (last treatment + interval + window): allowed, but the course is late."""
-    last = last_treatment_before(facts, proposal)
+    last = last_completed_before(facts, proposal)
     if last is None:
         return False
     return proposal.treated_on > last.treated_on + timedelta(days=facts.interval_days + facts.window_days)
+
+
+# --- the treatment record ------------------------------------------------------------------------
+
+MUSCLE_NAMES = {
+    "corrugator": "Corrugator",
+    "procerus": "Procerus",
+    "frontalis": "Frontalis",
+    "temporalis": "Temporalis",
+    "occipitalis": "Occipitalis",
+    "cervical_paraspinal": "Cervical paraspinal",
+    "trapezius": "Trapezius",
+}
+
+
+def preempt_deviations(*, units: dict[str, int], sites: int, units_per_site: int) -> list[str]:
+    """How a record departs from the PREEMPT template (DESIGN.md §2), in words; [] when it follows it.
+
+    Each muscle at least its standard dose; extra units only in the follow-the-pain muscles, each within
+    its maximum; sites = total ÷ units_per_site. (The total's own limit is the protocol's `max_units`,
+    a dose limit checked apart: a recorded deviation never lifts it.)
+    """
+    problems = []
+    for muscle, standard in TreatmentRecord.STANDARD_UNITS.items():
+        given, name = units.get(muscle, 0), MUSCLE_NAMES[muscle]
+        maximum = TreatmentRecord.FOLLOW_THE_PAIN_MAXIMUM.get(muscle)
+        if given < standard:
+            problems.append(f"{name}: {given} U is below the standard {standard} U.")
+        elif maximum is not None and given > maximum:
+            problems.append(f"{name}: {given} U is over the follow-the-pain maximum of {maximum} U.")
+        elif maximum is None and given > standard:
+            problems.append(
+                f"{name}: {given} U; extra units go only to temporalis, occipitalis and trapezius "
+                f"(standard {standard} U)."
+            )
+    total = sum(units.values())
+    if total % units_per_site or sites != total // units_per_site:
+        problems.append(
+            f"{sites} sites for {total} U: at {units_per_site} U per site that is {total / units_per_site:g} sites."
+        )
+    return problems
+
+
+def units_wasted_from_vials(*, vials: list[int], total_units: int) -> int | None:
+    """Units discarded from the single-dose vials opened (their sizes), or None when they hold fewer units
+    than were given."""
+    wasted = sum(vials) - total_units
+    return wasted if wasted >= 0 else None
 
 
 # --- doses ------------------------------------------------------------------------------------
@@ -199,21 +265,40 @@ def cumulative_peak(*, treatments: list[tuple[date, int]], days: int) -> int:
 
 @dataclass(frozen=True)
 class ReviewRules:
-    threshold_pct: float
+    """The review rules of one protocol profile."""
+
+    response: response.ResponseRules
     review_after_sessions: int
     interval_days: int
-    episodic_max_headache_days: int
-    episodic_periods: int
+    episodic_threshold_days: int
+    episodic_min_diary_days: int
+    overuse_acute_days: int
+
+    @property
+    def threshold_pct(self) -> float:
+        return self.response.threshold_pct
 
     @classmethod
     def of(cls, protocol) -> "ReviewRules":
         return cls(
-            threshold_pct=protocol.response_threshold_pct,
+            response=response_rules(protocol),
             review_after_sessions=protocol.review_after_sessions,
             interval_days=protocol.interval_days,
-            episodic_max_headache_days=protocol.episodic_max_headache_days,
-            episodic_periods=protocol.episodic_periods,
+            episodic_threshold_days=protocol.episodic_threshold_days,
+            episodic_min_diary_days=protocol.episodic_min_diary_days,
+            overuse_acute_days=protocol.overuse_acute_days,
         )
+
+
+def response_rules(protocol) -> response.ResponseRules:
+    return response.ResponseRules(
+        threshold_pct=protocol.response_threshold_pct,
+        metric=response.Metric(protocol.response_metric),
+        min_baseline_days=protocol.min_baseline_diary_days,
+        min_cycle_days=protocol.min_cycle_diary_days,
+        baseline_window_days=protocol.baseline_window_days,
+        assessment_after_days=protocol.assessment_after_days,
+    )
 
 
 @dataclass(frozen=True)
@@ -231,35 +316,39 @@ def course_review(
     next_treatment: date | None,
     rules: ReviewRules,
 ) -> list[FlagSpec]:
-    """The flags one course deserves today.
+    """The flags one course deserves today (`treatments`: the course's own, completed).
 
-    - no_benefit: the latest assessed cycle is cycle `review_after_sessions` or a
-      later one and shows no benefit (a cycle with < 28 diary days is not assessed,
-      so missing data never reads as no benefit);
+    - no_benefit: the latest final assessed cycle is cycle `review_after_sessions` or a
+      later one and shows no benefit on the protocol's metric (a cycle without enough
+      diary days is not assessed, and one still in its first `assessment_after_days`
+      is not final, so neither missing data nor a toxin not yet at full effect reads as
+      no benefit);
     - missing_response_data: the next treatment (booked, or else due at last +
       interval_days) is at most 7 days away and the current cycle has no diary day;
-    - episodic_conversion: the last `episodic_periods` diary periods since the first
-      treatment are each below `episodic_max_headache_days` per 28 days.
+    - episodic_conversion: `response.episodic_conversion` since the first treatment;
+    - medication_overuse: `response.medication_overuse` at the protocol's threshold.
     """
     if not treatments:
         return []
     ordered = sorted(treatments, key=lambda t: t.treated_on)
-    history = response.response_history(
-        periods=periods, treatments=ordered, today=today, threshold_pct=rules.threshold_pct
-    )
+    history = response.response_history(periods=periods, treatments=ordered, today=today, rules=rules.response)
     flags: list[FlagSpec] = []
-    assessed = [c for c in history.cycles if c.assessment != response.Assessment.INSUFFICIENT_DATA]
-    if assessed and assessed[-1].cycle >= rules.review_after_sessions:
-        cycle = assessed[-1]
+    judged = [c for c in history.cycles if c.final and c.assessment != response.Assessment.INSUFFICIENT_DATA]
+    if judged and judged[-1].cycle >= rules.review_after_sessions:
+        cycle = judged[-1]
         if cycle.assessment == response.Assessment.NO_BENEFIT:
+            metric = rules.response.metric
             flags.append(
                 FlagSpec(
                     Kind.NO_BENEFIT,
                     cycle.cycle,
                     {
-                        "baseline": history.baseline.headache_days_per_28,
+                        "metric": str(metric),
+                        "baseline": history.baseline.per_28(metric),
                         "baseline_diary_days": history.baseline.diary_days,
+                        "cycle_per_28": cycle.rate.per_28(metric),
                         "cycle_headache_days_per_28": cycle.rate.headache_days_per_28,
+                        "cycle_migraine_days_per_28": cycle.rate.migraine_days_per_28,
                         "reduction_pct": cycle.reduction_pct,
                         "threshold_pct": rules.threshold_pct,
                         "diary_days": cycle.rate.diary_days,
@@ -283,21 +372,36 @@ def course_review(
                 },
             )
         )
-    since_start = sorted((p for p in periods if p.start >= ordered[0].treated_on), key=lambda p: p.start)
-    recent = since_start[-rules.episodic_periods :] if rules.episodic_periods else []
-    rates = [round(p.headache_days * response.DAYS_PER_RATE / p.days, 1) for p in recent]
-    if len(recent) == rules.episodic_periods and recent and all(r < rules.episodic_max_headache_days for r in rates):
+    episodic = response.episodic_conversion(
+        periods,
+        since=ordered[0].treated_on,
+        threshold_days=rules.episodic_threshold_days,
+        min_diary_days=rules.episodic_min_diary_days,
+    )
+    if episodic.converted:
         flags.append(
             FlagSpec(
                 Kind.EPISODIC_CONVERSION,
                 current.cycle,
                 {
                     "advice": "consider pause",
-                    "max_headache_days_per_28": rules.episodic_max_headache_days,
-                    "periods": [
-                        {"start": p.start.isoformat(), "end": p.end.isoformat(), "headache_days_per_28": r}
-                        for p, r in zip(recent, rates, strict=True)
-                    ],
+                    "threshold_days_per_28": rules.episodic_threshold_days,
+                    "first": episodic.first.isoformat(),
+                    "last": episodic.last.isoformat(),
+                    "headache_days_per_28": list(episodic.thirds),
+                },
+            )
+        )
+    overuse = response.medication_overuse(periods, threshold_days=rules.overuse_acute_days)
+    if overuse.overused:
+        flags.append(
+            FlagSpec(
+                Kind.MEDICATION_OVERUSE,
+                current.cycle,
+                {
+                    "acute_medication_days_per_28": overuse.acute_days_per_28,
+                    "threshold_days_per_28": rules.overuse_acute_days,
+                    "diary_days": overuse.diary_days,
                 },
             )
         )

@@ -3,11 +3,11 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, When
 
 from clinic.timezones import local_date, today_in
 from cycles.models import Course, Protocol, ReviewFlag, TreatmentRecord
-from cycles.rules import PastTreatment
+from cycles.rules import KnownTreatment, due_dates, response_rules
 from patients import response
 from patients.models import Patient, PriorPreventive
 from patients.selectors import diary_periods, periods_by_patient
@@ -16,6 +16,8 @@ from scheduling.models import Session
 
 COMPLETED_TREATMENT = Q(kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED)
 UPCOMING_TREATMENT = Q(kind=Session.Kind.TREATMENT, status__in=Session.UPCOMING_STATUSES)
+COUNTS_FOR_INTERVAL = Q(kind=Session.Kind.TREATMENT, status__in=Session.ACTIVE_STATUSES)
+COMPLETED_TREATMENT_OF_COURSE = Q(sessions__kind=Session.Kind.TREATMENT, sessions__status=Session.Status.COMPLETED)
 
 
 def active_course(*, patient: Patient) -> Course | None:
@@ -31,17 +33,18 @@ def last_completed_treatment(*, patient: Patient, before: datetime | None = None
     return sessions.order_by("-start").first()
 
 
-def past_treatments(*, patient_ids) -> dict:
-    """{patient id: [PastTreatment, ...]} oldest first: every completed treatment, dated at its location. One
-    query."""
+def known_treatments(*, patient_ids) -> dict:
+    """{patient id: [KnownTreatment, ...]} oldest first: every completed or active treatment of the
+    patients (any course), dated at its location. One query."""
     out: dict = {}
-    for patient_id, session_id, course_id, start, zone in (
-        Session.objects.filter(COMPLETED_TREATMENT, patient_id__in=patient_ids)
-        .order_by("start")
-        .values_list("patient_id", "id", "course_id", "start", "location__time_zone")
+    for patient_id, session_id, course_id, start, status, zone in (
+        Session.objects.filter(COUNTS_FOR_INTERVAL, patient_id__in=patient_ids)
+        .order_by("start", "id")
+        .values_list("patient_id", "id", "course_id", "start", "status", "location__time_zone")
     ):
         treated_on = local_date(start, ZoneInfo(zone))
-        out.setdefault(patient_id, []).append(PastTreatment(treated_on, start, session_id, course_id))
+        completed = status == Session.Status.COMPLETED
+        out.setdefault(patient_id, []).append(KnownTreatment(treated_on, start, session_id, course_id, completed))
     return out
 
 
@@ -58,32 +61,44 @@ def treatments_near(*, patient: Patient, start: datetime, days: int, exclude=Non
     return [(local_date(r.session.start, r.session.location.zone), r.total_units) for r in records]
 
 
-def completed_treatments(*, patient: Patient) -> list[response.Treatment]:
-    """Completed treatment sessions, dated by the local date at their location."""
-    sessions = Session.objects.filter(COMPLETED_TREATMENT, patient=patient).select_related("location").order_by("start")
+def course_treatments(*, course: Course) -> list[response.Treatment]:
+    """The course's completed treatment sessions, dated by the local date at their location."""
+    sessions = (
+        Session.objects.filter(COMPLETED_TREATMENT, course=course).select_related("location").order_by("start", "id")
+    )
     return [response.Treatment(local_date(s.start, s.location.zone), s.id) for s in sessions]
 
 
-def response_for_patient(*, patient: Patient) -> response.ResponseHistory:
+def course_for_patient(*, patient: Patient, course_id=None) -> Course | None:
+    """`course_id` of the patient's, or else their latest course (the active one if any), protocol joined."""
+    courses = Course.objects.filter(patient=patient).select_related("protocol")
+    if course_id is not None:
+        return courses.filter(pk=course_id).first()
+    return courses.order_by(Case(When(status=Course.Status.ACTIVE, then=0), default=1), "-created_at").first()
+
+
+def response_for_patient(*, patient: Patient, course: Course | None = None) -> response.ResponseHistory:
+    """The response history of one course (default: the patient's latest) against its own protocol."""
+    course = course or course_for_patient(patient=patient)
+    protocol = course.protocol if course is not None else Protocol.default()
     return response.response_history(
         periods=diary_periods(patient=patient),
-        treatments=completed_treatments(patient=patient),
+        treatments=course_treatments(course=course) if course is not None else [],
         today=today_in(ZoneInfo(patient.time_zone)),
-        threshold_pct=Protocol.active().response_threshold_pct,
+        rules=response_rules(protocol),
     )
 
 
-def eligibility_for_patients(*, patients, protocol: Protocol | None = None, treated: dict | None = None) -> dict:
-    """{patient id: Eligibility}: the baseline over the 90 days before the first treatment (before today
-    if untreated) and the failed preventives, against the protocol. Four queries whatever the number of
-    patients: the protocol unless given, treatments (unless given, from `past_treatments`), diary, preventive
-    counts."""
-    zones = {p.pk: p.time_zone for p in patients}
-    patient_ids = list(zones)
-    if not patient_ids:
+def eligibility_for_courses(*, courses, treated: dict | None = None) -> dict:
+    """{course id: Eligibility} against each course's own protocol (loaded): the baseline over the
+    protocol's window before the course's first treatment (before today if the course has none), the
+    failed preventives and medication overuse. Three queries whatever the number of courses: treatments
+    (unless given, from `known_treatments`), diary, preventive counts."""
+    courses = list(courses)
+    if not courses:
         return {}
-    protocol = protocol or Protocol.active()
-    treated = past_treatments(patient_ids=patient_ids) if treated is None else treated
+    patient_ids = {c.patient_id for c in courses}
+    treated = known_treatments(patient_ids=patient_ids) if treated is None else treated
     periods = periods_by_patient(patient_ids=patient_ids)
     failed = dict(
         PriorPreventive.objects.filter(patient_id__in=patient_ids, outcome__in=PriorPreventive.COUNTS_AS_FAILED)
@@ -92,22 +107,28 @@ def eligibility_for_patients(*, patients, protocol: Protocol | None = None, trea
         .values_list("patient_id", "n")
     )
     out = {}
-    for patient_id in patient_ids:
-        first = treated.get(patient_id)
-        # Untreated: the 90 days up to and including today.
-        anchor = first[0].treated_on if first else today_in(ZoneInfo(zones[patient_id])) + timedelta(days=1)
-        out[patient_id] = response.eligibility(
-            baseline=response.baseline_rate(periods.get(patient_id, []), anchor),
-            failed_preventives=failed.get(patient_id, 0),
+    for course in courses:
+        protocol = course.protocol
+        own = [t for t in treated.get(course.patient_id, []) if t.completed and t.course_id == course.pk]
+        # Untreated: the window up to and including today.
+        anchor = own[0].treated_on if own else today_in(ZoneInfo(course.patient.time_zone)) + timedelta(days=1)
+        diary = periods.get(course.patient_id, [])
+        out[course.pk] = response.eligibility(
+            baseline=response.baseline_rate(diary, anchor, protocol.baseline_window_days),
+            failed_preventives=failed.get(course.patient_id, 0),
             min_headache_days=protocol.chronic_min_headache_days,
             min_migraine_days=protocol.chronic_min_migraine_days,
             min_failed_preventives=protocol.min_failed_preventives,
+            min_baseline_days=protocol.min_baseline_diary_days,
+            overuse=response.medication_overuse(diary, threshold_days=protocol.overuse_acute_days),
         )
     return out
 
 
-def eligibility_for_patient(*, patient: Patient) -> response.Eligibility:
-    return eligibility_for_patients(patients=[patient])[patient.pk]
+def eligibility_for_patient(*, patient: Patient, course: Course | None = None) -> response.Eligibility:
+    """Against the patient's latest course (or the default protocol for a patient with none yet)."""
+    course = course or course_for_patient(patient=patient) or Course(patient=patient, protocol=Protocol.default())
+    return eligibility_for_courses(courses=[course])[course.pk]
 
 
 def sessions_for_export(*, patient: Patient) -> QuerySet[Session]:
@@ -159,3 +180,35 @@ def open_flag_counts() -> dict[str, int]:
         .annotate(n=Count("id"))
         .values_list("kind", "n")
     )
+
+
+def _treatment_of_course(field: str, *, first: bool) -> Subquery:
+    completed = Session.objects.filter(COMPLETED_TREATMENT, course=OuterRef("pk"))
+    return Subquery(completed.order_by("start" if first else "-start").values(field)[:1])
+
+
+def course_list(*, patient=None, status: str | None = None) -> QuerySet[Course]:
+    """Courses with their protocol and the dates the courses API shows, in one query
+    (`course_dates` turns the annotations into local dates)."""
+    courses = Course.objects.select_related("protocol").annotate(
+        first_start=_treatment_of_course("start", first=True),
+        first_zone=_treatment_of_course("location__time_zone", first=True),
+        last_start=_treatment_of_course("start", first=False),
+        last_zone=_treatment_of_course("location__time_zone", first=False),
+        cycles_completed=Count("sessions", filter=COMPLETED_TREATMENT_OF_COURSE, distinct=True),
+    )
+    if patient is not None:
+        courses = courses.filter(patient=patient)
+    if status:
+        courses = courses.filter(status=status)
+    return courses.order_by("-created_at", "pk")
+
+
+def course_dates(course: Course) -> Course:
+    """started_on, last_treatment, due_from and due_by of an annotated course (`course_list`), as local dates."""
+    course.started_on = local_date(course.first_start, ZoneInfo(course.first_zone)) if course.first_start else None
+    course.last_treatment = local_date(course.last_start, ZoneInfo(course.last_zone)) if course.last_start else None
+    course.due_from = course.due_by = None
+    if course.last_treatment is not None:
+        course.due_from, course.due_by = due_dates(course.last_treatment, course.protocol)
+    return course

@@ -24,13 +24,41 @@ Status = Session.Status
 # --- recording treatments -------------------------------------------------------------------------
 
 
+def _fail(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, fields={field: [message]})
+
+
+def _clean_vials(vials, *, treated_on: date) -> list[dict]:
+    if vials is None:
+        return []
+    if not isinstance(vials, list):
+        raise _fail("treatment.vials", "A list of the vials opened.")
+    clean = []
+    for index, vial in enumerate(vials):
+        size = vial.get("size_units") if isinstance(vial, dict) else None
+        if size not in TreatmentRecord.VIAL_SIZES or isinstance(size, bool):
+            raise _fail(f"treatment.vials.{index}.size_units", "A vial holds 100 or 200 units.")
+        expiry = vial.get("lot_expiry")
+        if expiry is not None and not isinstance(expiry, date):
+            raise _fail(f"treatment.vials.{index}.lot_expiry", "A date, YYYY-MM-DD.")
+        if expiry is not None and expiry < treated_on:
+            raise _fail(f"treatment.vials.{index}.lot_expiry", f"This vial's lot expired on {expiry}.")
+        clean.append(
+            {
+                "size_units": size,
+                "lot_number": str(vial.get("lot_number") or "").strip()[:64],
+                "lot_expiry": expiry.isoformat() if expiry else None,
+            }
+        )
+    return clean
+
+
 def _clean_treatment(treatment: dict, *, treated_on: date, protocol: Protocol) -> dict:
-    """Shape and label rules for one treatment; dose limits are checked separately."""
+    """The record against the course protocol's PREEMPT template, vials and waste (DESIGN.md §2, API.md
+    complete). Dose limits are checked here (per session) and by `_check_cumulative` (90 days)."""
     units = treatment.get("units_by_muscle")
     if not isinstance(units, dict) or not units:
-        raise ValidationFailed(
-            "Units per muscle group are required.", fields={"treatment.units_by_muscle": ["Required."]}
-        )
+        raise _fail("treatment.units_by_muscle", "Units per muscle group are required.")
     unknown = sorted(set(units) - set(TreatmentRecord.MUSCLES))
     if unknown:
         raise ValidationFailed(
@@ -38,15 +66,13 @@ def _clean_treatment(treatment: dict, *, treated_on: date, protocol: Protocol) -
             fields={"treatment.units_by_muscle": [f"Unknown: {', '.join(unknown)}."]},
         )
     if any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in units.values()):
-        raise ValidationFailed(
-            "Units must be whole numbers ≥ 0.", fields={"treatment.units_by_muscle": ["Whole numbers ≥ 0."]}
-        )
+        raise _fail("treatment.units_by_muscle", "Units must be whole numbers ≥ 0.")
     total = sum(units.values())
     if total <= 0:
-        raise ValidationFailed("No units were recorded.", fields={"treatment.units_by_muscle": ["Total is 0."]})
+        raise _fail("treatment.units_by_muscle", "No units were recorded.")
     lot_expiry = treatment.get("lot_expiry")
     if not isinstance(lot_expiry, date):
-        raise ValidationFailed("Lot expiry is required.", fields={"treatment.lot_expiry": ["Required."]})
+        raise _fail("treatment.lot_expiry", "Lot expiry is required.")
     if lot_expiry < treated_on:
         raise ValidationFailed(
             f"Lot expired on {lot_expiry}, before the treatment date {treated_on}.",
@@ -54,21 +80,51 @@ def _clean_treatment(treatment: dict, *, treated_on: date, protocol: Protocol) -
         )
     lot_number = str(treatment.get("lot_number") or "").strip()
     if not lot_number:
-        raise ValidationFailed("Lot number is required.", fields={"treatment.lot_number": ["Required."]})
-    wasted = treatment.get("units_wasted", 0) or 0
-    if not isinstance(wasted, int) or wasted < 0:
-        raise ValidationFailed("Units wasted must be ≥ 0.", fields={"treatment.units_wasted": ["Must be ≥ 0."]})
+        raise _fail("treatment.lot_number", "Lot number is required.")
+    vials = _clean_vials(treatment.get("vials"), treated_on=treated_on)
+    given_waste = treatment.get("units_wasted")
+    if given_waste is not None and (
+        not isinstance(given_waste, int) or isinstance(given_waste, bool) or given_waste < 0
+    ):
+        raise _fail("treatment.units_wasted", "Units wasted must be a whole number ≥ 0.")
+    if vials:
+        wasted = rules.units_wasted_from_vials(vials=[v["size_units"] for v in vials], total_units=total)
+        if wasted is None:
+            opened = sum(v["size_units"] for v in vials)
+            raise _fail("treatment.vials", f"The vials opened hold {opened} U, fewer than the {total} U given.")
+        if given_waste is not None and given_waste != wasted:
+            raise _fail(
+                "treatment.units_wasted",
+                f"The vials opened leave {wasted} U wasted ({sum(v['size_units'] for v in vials)} U − {total} U), "
+                f"not {given_waste} U.",
+            )
+    else:
+        wasted = given_waste or 0
+        if wasted >= max(TreatmentRecord.VIAL_SIZES):
+            raise _fail(
+                "treatment.units_wasted",
+                f"{wasted} U wasted is more than a single-dose vial holds; list the vials opened.",
+            )
     sites = treatment.get("sites")
     if sites is None:
-        sites = total // 5  # PREEMPT: 5 U per site
-    if not isinstance(sites, int) or sites <= 0:
-        raise ValidationFailed("Sites must be a positive count.", fields={"treatment.sites": ["Must be ≥ 1."]})
+        sites = total // protocol.units_per_site
+    if not isinstance(sites, int) or isinstance(sites, bool) or sites <= 0:
+        raise _fail("treatment.sites", "Sites must be a positive count.")
     if total > protocol.max_units:
         raise RuleViolation(
             f"{total} U is over the protocol maximum of {protocol.max_units} U per session.",
             code="dose_limit",
             total_units=total,
             max_units=protocol.max_units,
+        )
+    deviation_reason = str(treatment.get("deviation_reason") or "").strip()
+    deviations = rules.preempt_deviations(units=units, sites=sites, units_per_site=protocol.units_per_site)
+    if deviations and not deviation_reason:
+        raise ValidationFailed(
+            "The record departs from the PREEMPT template: "
+            + " ".join(deviations)
+            + " Record a deviation reason if this was deliberate.",
+            fields={"treatment": deviations},
         )
     return {
         "units_by_muscle": {m: units[m] for m in TreatmentRecord.MUSCLES if m in units},
@@ -77,6 +133,8 @@ def _clean_treatment(treatment: dict, *, treated_on: date, protocol: Protocol) -
         "units_wasted": wasted,
         "lot_number": lot_number,
         "lot_expiry": lot_expiry,
+        "vials": vials,
+        "deviation_reason": deviation_reason if deviations else "",
     }
 
 
@@ -112,32 +170,60 @@ def _renumber_cycles(course: Course | None) -> None:
         Session.objects.bulk_update(changed, ["cycle_number"])
 
 
-def adverse_events_record(*, session: Session, events: list[dict], by) -> list[AdverseEvent]:
-    rows = []
-    for index, event in enumerate(events or []):
-        kind, severity = event.get("kind"), event.get("severity")
-        if kind not in AdverseEvent.Kind.values:
-            raise ValidationFailed("Unknown adverse event kind.", fields={f"adverse_events.{index}.kind": ["Unknown."]})
-        if severity not in AdverseEvent.Severity.values:
-            raise ValidationFailed(
-                "Unknown adverse event severity.", fields={f"adverse_events.{index}.severity": ["Unknown."]}
-            )
-        rows.append(
-            AdverseEvent(
-                patient=session.patient,
-                session=session,
-                kind=kind,
-                severity=severity,
-                note=event.get("note", "") or "",
-                recorded_by=by,
-            )
-        )
-    AdverseEvent.objects.bulk_create(rows)
-    urgent = [e for e in rows if e.is_urgent]
+def _adverse_event(session: Session, event: dict, *, field: str, by, late: bool = False) -> AdverseEvent:
+    kind, severity = event.get("kind"), event.get("severity")
+    if kind not in AdverseEvent.Kind.values:
+        raise _fail(f"{field}kind", "Unknown adverse event kind.")
+    if severity not in AdverseEvent.Severity.values:
+        raise _fail(f"{field}severity", "Unknown adverse event severity.")
+    return AdverseEvent(
+        patient=session.patient,
+        session=session,
+        kind=kind,
+        severity=severity,
+        note=event.get("note", "") or "",
+        onset_on=event.get("onset_on"),
+        reported_late=late,
+        recorded_by=by,
+    )
+
+
+def _raise_urgent(session: Session, rows: list[AdverseEvent]) -> None:
+    """The course protocol's urgent kinds (distant spread of toxin) or anything serious: a flag at once."""
+    course = session.course or course_for_treatment(session.patient)
+    urgent = [e for e in rows if e.is_urgent(course.protocol.urgent_adverse_events)]
     if urgent:
-        course = session.course or course_for_treatment(session.patient)
         flags.adverse_event_flag_raise(session=session, course=course, events=urgent)
+
+
+def adverse_events_record(*, session: Session, events: list[dict], by) -> list[AdverseEvent]:
+    rows = [_adverse_event(session, e, field=f"adverse_events.{i}.", by=by) for i, e in enumerate(events or [])]
+    AdverseEvent.objects.bulk_create(rows)
+    _raise_urgent(session, rows)
     return rows
+
+
+@transaction.atomic
+def adverse_event_report(*, session: Session, event: dict, by) -> AdverseEvent:
+    """An adverse event the patient reports after the visit (API.md: POST /sessions/{id}/adverse-events/):
+    only for a completed session; the same urgent-flag rule as at the visit."""
+    _require_clinician(by, "Only a clinician may record an adverse event.")
+    current = scheduling_services.locked(session)
+    if current.status != Status.COMPLETED:
+        raise Conflict(
+            f"A {current.get_status_display().lower()} session has no visit to report an event after; "
+            "record events when completing it.",
+            code="invalid_transition",
+        )
+    onset = event.get("onset_on")
+    if onset is not None and onset < local_date(current.start, current.location.zone):
+        raise _fail("onset_on", "The onset cannot be before the treatment.")
+    if onset is not None and onset > timezone.now().date() + timedelta(days=1):
+        raise _fail("onset_on", "The onset cannot be in the future.")
+    row = _adverse_event(current, event, field="", by=by, late=True)
+    row.save()
+    _raise_urgent(current, [row])
+    return row
 
 
 def _write_treatment(
@@ -151,9 +237,9 @@ def _write_treatment(
     )
 
 
-def _require_clinician(by) -> None:
+def _require_clinician(by, message: str = "Only a clinician may record a treatment.") -> None:
     if by is None or not is_clinician(by):
-        raise PermissionDenied("Only a clinician may record a treatment.")
+        raise PermissionDenied(message)
 
 
 @transaction.atomic

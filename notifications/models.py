@@ -4,6 +4,8 @@ from datetime import time
 from django.db import models
 from django.db.models import Q
 
+from notifications.channels import message_id_for
+
 
 class Notification(models.Model):
     """The outbox: one row per message that will be, was, or will not be sent.
@@ -72,8 +74,6 @@ class Notification(models.Model):
     @property
     def message_id(self) -> str:
         """Deterministic, so a repeat after a crash between send and mark can be recognised."""
-        from notifications.channels import message_id_for
-
         return message_id_for(self.id)
 
 

@@ -12,11 +12,17 @@ Example: a 28-day period 20 Jan–16 Feb with 12 headache days and a treatment o
 10 Feb gives 21 days (9 headache days) to the earlier side and 7 days (3 headache
 days) to the later one.
 
-Sufficiency: the baseline (the 90 days before the first treatment) and each cycle
-(treatment k to the day before treatment k+1, or today) need at least 28 diary
-days inside them; fewer → `insufficient_data`, never `no_benefit`. Rates are
-rounded to one decimal before the reduction is computed, so what the API shows
-is what was compared with the threshold.
+Every number below comes from the course's protocol profile (`ResponseRules`,
+defaults in brackets). Sufficiency: the baseline (the `baseline_window_days` [90]
+before the course's first treatment) needs `min_baseline_days` [28] diary days
+and each cycle (treatment k to the day before treatment k+1, or today)
+`min_cycle_days` [28]; fewer → `insufficient_data`, never `no_benefit`. The
+reduction is computed on the protocol's `metric` (headache or migraine days per
+28). A cycle is `final` once the next treatment has been given or
+`assessment_after_days` [56] have passed since its treatment: the toxin takes 4–6
+weeks to reach full effect, so a cycle is shown from its first day but judged
+only then. Rates are rounded to one decimal before the reduction is computed, so
+what the API shows is what was compared with the threshold.
 """
 
 from collections.abc import Iterable, Sequence
@@ -26,8 +32,24 @@ from enum import StrEnum
 from fractions import Fraction
 
 DAYS_PER_RATE = 28
-MIN_DIARY_DAYS = 28  # less than this inside a cycle (or the baseline) → insufficient data
-BASELINE_DAYS = 90
+OVERUSE_WINDOW_DAYS = 84  # medication overuse is judged over the latest 84 days of diary (ICHD-3 8.2)
+
+
+class Metric(StrEnum):
+    HEADACHE_DAYS = "headache_days"
+    MIGRAINE_DAYS = "migraine_days"
+
+
+@dataclass(frozen=True)
+class ResponseRules:
+    """The response rules of one protocol profile (DESIGN.md §2)."""
+
+    threshold_pct: float = 30
+    metric: Metric = Metric.HEADACHE_DAYS
+    min_baseline_days: int = 28
+    min_cycle_days: int = 28
+    baseline_window_days: int = 90
+    assessment_after_days: int = 56
 
 
 class Assessment(StrEnum):
@@ -49,6 +71,7 @@ class DiaryPeriod:
     end: date
     headache_days: int
     migraine_days: int = 0
+    acute_medication_days: int = 0
 
     @property
     def days(self) -> int:
@@ -63,9 +86,8 @@ class Rate:
     headache_days_per_28: float | None
     migraine_days_per_28: float | None
 
-    @property
-    def sufficient(self) -> bool:
-        return self.diary_days >= MIN_DIARY_DAYS
+    def per_28(self, metric: Metric) -> float | None:
+        return self.migraine_days_per_28 if metric == Metric.MIGRAINE_DAYS else self.headache_days_per_28
 
 
 @dataclass(frozen=True)
@@ -83,6 +105,7 @@ class CycleResponse:
     rate: Rate
     reduction_pct: float | None
     assessment: Assessment
+    final: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,6 +114,7 @@ class ResponseHistory:
     baseline: Rate
     threshold_pct: float
     cycles: list[CycleResponse]
+    metric: Metric = Metric.HEADACHE_DAYS
 
 
 def rate_over(periods: Iterable[DiaryPeriod], first: date, last: date) -> Rate:
@@ -117,26 +141,31 @@ def rate_over(periods: Iterable[DiaryPeriod], first: date, last: date) -> Rate:
     )
 
 
-def baseline_rate(periods: Iterable[DiaryPeriod], first_treatment: date) -> Rate:
-    """The 90 days before the first treatment (the treatment date itself excluded)."""
-    return rate_over(periods, first_treatment - timedelta(days=BASELINE_DAYS), first_treatment - timedelta(days=1))
+def baseline_rate(periods: Iterable[DiaryPeriod], first_treatment: date, window_days: int = 90) -> Rate:
+    """The `window_days` before the course's first treatment (the treatment date itself excluded)."""
+    return rate_over(periods, first_treatment - timedelta(days=window_days), first_treatment - timedelta(days=1))
 
 
 def reduction_pct(baseline: float, cycle: float) -> float:
     return round((baseline - cycle) / baseline * 100, 1)
 
 
-def assess(baseline: Rate | None, cycle: Rate, threshold_pct: float) -> tuple[Assessment, float | None]:
+def assess(
+    baseline: Rate | None, cycle: Rate, threshold_pct: float, rules: ResponseRules | None = None
+) -> tuple[Assessment, float | None]:
     """Three states, never guessing: missing or thin data is insufficient, not no benefit."""
+    rules = rules or ResponseRules(threshold_pct=threshold_pct)
+    before = baseline.per_28(rules.metric) if baseline is not None else None
+    after = cycle.per_28(rules.metric)
     if (
         baseline is None
-        or not baseline.sufficient
-        or not baseline.headache_days_per_28
-        or not cycle.sufficient
-        or cycle.headache_days_per_28 is None
+        or baseline.diary_days < rules.min_baseline_days
+        or not before
+        or cycle.diary_days < rules.min_cycle_days
+        or after is None
     ):
         return Assessment.INSUFFICIENT_DATA, None
-    reduction = reduction_pct(baseline.headache_days_per_28, cycle.headache_days_per_28)
+    reduction = reduction_pct(before, after)
     return (Assessment.BENEFIT if reduction >= threshold_pct else Assessment.NO_BENEFIT), reduction
 
 
@@ -145,21 +174,25 @@ def response_history(
     periods: Sequence[DiaryPeriod],
     treatments: Sequence[Treatment],
     today: date,
-    threshold_pct: float,
+    threshold_pct: float | None = None,
+    rules: ResponseRules | None = None,
 ) -> ResponseHistory:
-    """Baseline, then one assessed cycle per treatment, from treatment k to the day before k+1 (or today)."""
+    """Baseline, then one assessed cycle per treatment of the course, from treatment k to the day before
+    k+1 (or today). `rules` default to the PREEMPT profile's, with `threshold_pct` if given."""
+    if rules is None:
+        rules = ResponseRules() if threshold_pct is None else ResponseRules(threshold_pct=threshold_pct)
     ordered = sorted(treatments, key=lambda t: t.treated_on)
     if not ordered:
-        # Untreated: the baseline so far (the 90 days up to today), as eligibility counts it.
-        baseline = baseline_rate(periods, today + timedelta(days=1))
-        return ResponseHistory(ResponseStatus.NOT_STARTED, baseline, threshold_pct, [])
-    baseline = baseline_rate(periods, ordered[0].treated_on)
+        # Untreated: the baseline so far (the window up to today), as eligibility counts it.
+        baseline = baseline_rate(periods, today + timedelta(days=1), rules.baseline_window_days)
+        return ResponseHistory(ResponseStatus.NOT_STARTED, baseline, rules.threshold_pct, [], rules.metric)
+    baseline = baseline_rate(periods, ordered[0].treated_on, rules.baseline_window_days)
     cycles = []
     for index, treatment in enumerate(ordered):
         is_last = index + 1 == len(ordered)
         window_end = today if is_last else ordered[index + 1].treated_on - timedelta(days=1)
         rate = rate_over(periods, treatment.treated_on, window_end)
-        assessment, reduction = assess(baseline, rate, threshold_pct)
+        assessment, reduction = assess(baseline, rate, rules.threshold_pct, rules)
         cycles.append(
             CycleResponse(
                 cycle=index + 1,
@@ -169,14 +202,16 @@ def response_history(
                 rate=rate,
                 reduction_pct=reduction,
                 assessment=assessment,
+                final=not is_last or today >= treatment.treated_on + timedelta(days=rules.assessment_after_days),
             )
         )
-    return ResponseHistory(_overall(baseline, cycles), baseline, threshold_pct, cycles)
+    status = _overall(baseline, cycles, rules)
+    return ResponseHistory(status, baseline, rules.threshold_pct, cycles, rules.metric)
 
 
-def _overall(baseline: Rate, cycles: list[CycleResponse]) -> ResponseStatus:
+def _overall(baseline: Rate, cycles: list[CycleResponse], rules: ResponseRules) -> ResponseStatus:
     assessed = [c for c in cycles if c.assessment != Assessment.INSUFFICIENT_DATA]
-    if not baseline.sufficient or not assessed:
+    if baseline.diary_days < rules.min_baseline_days or not assessed:
         return ResponseStatus.INSUFFICIENT_DATA
     if assessed[-1].assessment == Assessment.BENEFIT:
         return ResponseStatus.RESPONDER
@@ -190,6 +225,8 @@ class Eligibility:
     failed_preventives: int
     meets_protocol: bool
     reasons: list[str]
+    medication_overuse: bool = False
+    acute_medication_days_per_28: float | None = None
 
 
 def eligibility(
@@ -199,11 +236,14 @@ def eligibility(
     min_headache_days: int,
     min_migraine_days: int,
     min_failed_preventives: int,
+    min_baseline_days: int = 28,
+    overuse: "Overuse | None" = None,
 ) -> Eligibility:
-    """Chronic migraine (ICHD-3 1.3) from the baseline, and the protocol's failed-preventive count."""
+    """Chronic migraine (ICHD-3 1.3) from the baseline, the protocol's failed-preventive count, and
+    medication overuse (shown with a reason; NICE asks that it be managed first, it does not bar)."""
     reasons = []
-    if not baseline.sufficient:
-        reasons.append(f"Baseline diary covers {baseline.diary_days} days; at least {MIN_DIARY_DAYS} are needed.")
+    if baseline.diary_days < min_baseline_days:
+        reasons.append(f"Baseline diary covers {baseline.diary_days} days; at least {min_baseline_days} are needed.")
         chronic = False
     else:
         chronic = True
@@ -219,10 +259,77 @@ def eligibility(
             )
     if failed_preventives < min_failed_preventives:
         reasons.append(f"{failed_preventives} failed oral preventives; the protocol asks for {min_failed_preventives}.")
+    overused = overuse is not None and overuse.overused
+    if overused:
+        reasons.append(
+            f"Medication overuse: {overuse.acute_days_per_28} acute-medication days per 28 over the latest "
+            f"{overuse.diary_days} diary days (threshold {overuse.threshold_days}); manage it before treatment."
+        )
     return Eligibility(
         chronic_migraine=chronic,
         baseline=baseline,
         failed_preventives=failed_preventives,
         meets_protocol=chronic and failed_preventives >= min_failed_preventives,
         reasons=reasons,
+        medication_overuse=overused,
+        acute_medication_days_per_28=overuse.acute_days_per_28 if overuse is not None else None,
     )
+
+
+@dataclass(frozen=True)
+class Overuse:
+    acute_days_per_28: float | None
+    diary_days: int
+    threshold_days: int
+
+    @property
+    def overused(self) -> bool:
+        return self.acute_days_per_28 is not None and self.acute_days_per_28 >= self.threshold_days
+
+
+def medication_overuse(periods: Sequence[DiaryPeriod], *, threshold_days: int, min_diary_days: int = 28) -> Overuse:
+    """Acute-medication days per 28 over the latest 84 days of diary (up to the latest diary day); judged
+    only when those days hold at least `min_diary_days` of diary."""
+    if not periods:
+        return Overuse(None, 0, threshold_days)
+    last = max(p.end for p in periods)
+    first = last - timedelta(days=OVERUSE_WINDOW_DAYS - 1)
+    diary_days, acute = 0, Fraction(0)
+    for period in periods:
+        overlap = (min(period.end, last) - max(period.start, first)).days + 1
+        if overlap > 0:
+            diary_days += overlap
+            acute += period.acute_medication_days * Fraction(overlap, period.days)
+    if diary_days < min_diary_days:
+        return Overuse(None, diary_days, threshold_days)
+    return Overuse(round(float(acute / diary_days * DAYS_PER_RATE), 1), diary_days, threshold_days)
+
+
+@dataclass(frozen=True)
+class EpisodicCheck:
+    converted: bool
+    first: date | None = None
+    last: date | None = None
+    thirds: tuple[float, ...] = ()
+
+
+def episodic_conversion(
+    periods: Sequence[DiaryPeriod], *, since: date, threshold_days: int, min_diary_days: int
+) -> EpisodicCheck:
+    """Episodic again: the latest `min_diary_days` up to the latest diary day (all on or after `since`, the
+    course's first treatment) are covered by diary without a gap, and each third of them is below
+    `threshold_days` headache days per 28 (DESIGN.md §2, "consider pause")."""
+    if not periods or min_diary_days < 3:
+        return EpisodicCheck(False)
+    last = max(p.end for p in periods)
+    first = last - timedelta(days=min_diary_days - 1)
+    if first < since:
+        return EpisodicCheck(False)
+    covered = sum(max((min(p.end, last) - max(p.start, first)).days + 1, 0) for p in periods)
+    if covered < min_diary_days:  # periods never overlap, so fewer days covered means a gap
+        return EpisodicCheck(False, first, last)
+    third = min_diary_days // 3
+    bounds = [(first + timedelta(days=third * k), first + timedelta(days=third * (k + 1) - 1)) for k in range(2)]
+    bounds.append((first + timedelta(days=third * 2), last))
+    rates = tuple(rate_over(periods, a, b).headache_days_per_28 for a, b in bounds)
+    return EpisodicCheck(all(r is not None and r < threshold_days for r in rates), first, last, rates)

@@ -76,7 +76,7 @@ def periods_by_patient(*, patient_ids) -> dict:
     """{patient id: [DiaryPeriod, ...]} of the patients' diaries. One query."""
     out: dict = {}
     for patient_id, *row in DiaryEntry.objects.filter(patient_id__in=patient_ids).values_list(
-        "patient_id", "period_start", "period_end", "headache_days", "migraine_days"
+        "patient_id", "period_start", "period_end", "headache_days", "migraine_days", "acute_medication_days"
     ):
         out.setdefault(patient_id, []).append(response.DiaryPeriod(*row))
     return out

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.timezones import local_datetime
+from cycles.models import TreatmentRecord
 from scheduling.models import Session
 from tests.factories import (
     ClinicianFactory,
@@ -21,15 +22,7 @@ from tests.factories import (
 
 NEW_YORK = ZoneInfo("America/New_York")
 STANDARD_TREATMENT = {
-    "units_by_muscle": {
-        "corrugator": 10,
-        "procerus": 5,
-        "frontalis": 20,
-        "temporalis": 40,
-        "occipitalis": 30,
-        "cervical_paraspinal": 20,
-        "trapezius": 30,
-    },
+    "units_by_muscle": dict(TreatmentRecord.STANDARD_UNITS),
     "sites": 31,
     "units_wasted": 0,
     "lot_number": "C1234",
@@ -84,11 +77,12 @@ def diary(patient, first: date, headache_days: list[int], days: int = 28):
 
 
 def no_benefit_course(*, location, today: date, hour: int = 9, next_hour: int | None = None, next_in_days: int = 60):
-    """A course (its own clinician) of three treatments 84 days apart, the first 208 days before `today`,
-    whose third cycle shows no benefit (16 per 28 days against a baseline of 20: −20 %); its fourth
-    treatment is already booked `next_in_days` after `today` at `next_hour` (default `hour`)."""
+    """A course (its own clinician) of three treatments 84 days apart, the first 228 days before `today`
+    (so the third, 60 days ago, is past its 56 days of assessment and final), whose third cycle shows no
+    benefit (16 per 28 days against a baseline of 20: −20 %); its fourth treatment is already booked
+    `next_in_days` after `today` at `next_hour` (default `hour`)."""
     clinician = ClinicianFactory(locations=[location])
-    t1 = today - timedelta(days=168 + 40)
+    t1 = today - timedelta(days=168 + 60)
     course = treated_course(
         location=location, clinician=clinician, treated_on=[t1 + timedelta(days=84 * k) for k in range(3)], hour=hour
     )

@@ -110,9 +110,9 @@ class TimeOffFactory(factory.django.DjangoModelFactory):
 class ProtocolFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Protocol
-        django_get_or_create = ("is_active",)
+        django_get_or_create = ("is_default",)
 
-    is_active = True
+    is_default = True
 
 
 class CourseFactory(factory.django.DjangoModelFactory):
@@ -120,7 +120,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
         model = Course
 
     patient = factory.SubFactory(PatientFactory)
-    protocol = factory.LazyFunction(Protocol.active)
+    protocol = factory.LazyFunction(Protocol.default)
 
 
 class SessionFactory(factory.django.DjangoModelFactory):

@@ -28,7 +28,7 @@ import time_machine
 from django.core.management import call_command
 
 from clinic.timezones import local_datetime
-from cycles.models import Course, ReviewFlag
+from cycles.models import Course, ReviewFlag, TreatmentRecord
 from notifications.models import Notification
 from patients.models import Patient
 from scheduling.models import Session
@@ -51,14 +51,22 @@ NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
 API = "/api/v1"
 PAGE_KEYS = {"count", "next", "previous", "results"}
-STANDARD = {
-    "corrugator": 10,
-    "procerus": 5,
-    "frontalis": 20,
-    "temporalis": 40,
-    "occipitalis": 30,
-    "cervical_paraspinal": 20,
-    "trapezius": 30,
+STANDARD = TreatmentRecord.STANDARD_UNITS
+# API.md, Courses and protocol profiles: the fields a profile adds to /protocol/'s, with their defaults.
+PROFILE_DEFAULTS = {
+    "min_baseline_diary_days": 28,
+    "min_cycle_diary_days": 28,
+    "baseline_window_days": 90,
+    "assessment_after_days": 56,
+    "response_metric": "headache_days",
+    "review_after_sessions": 3,
+    "episodic_threshold_days": 15,
+    "episodic_min_diary_days": 84,
+    "overuse_acute_days": 10,
+    "requires_authorization": False,
+    "units_per_site": 5,
+    "backfill_offers": 3,
+    "backfill_min_notice_hours": 24,
 }
 PROTOCOL_DEFAULTS = {
     "interval_days": 84,
@@ -471,8 +479,19 @@ def test_time_off_without_an_offset_is_400(clinic_admin_client, field):
 
 def test_the_protocol_has_every_named_field_with_its_default(front_desk_client):
     body = front_desk_client.get(f"{API}/protocol/").json()
-    assert {k: body[k] for k in PROTOCOL_DEFAULTS} == PROTOCOL_DEFAULTS
-    assert all(type(body[k]) is type(v) for k, v in PROTOCOL_DEFAULTS.items())
+    defaults = {**PROTOCOL_DEFAULTS, **PROFILE_DEFAULTS, "is_default": True}
+    assert {k: body[k] for k in defaults} == defaults
+    assert all(type(body[k]) is type(v) for k, v in defaults.items())
+    assert {"dysphagia", "breathing_difficulty", "diplopia", "dysphonia", "dysarthria"} <= set(
+        body["urgent_adverse_events"]
+    )
+    assert {"generalized_weakness", "allergic_reaction"} <= set(body["urgent_adverse_events"])
+
+
+def test_the_default_profile_is_the_one_marked_in_the_profiles_list(front_desk_client):
+    default = front_desk_client.get(f"{API}/protocol/").json()
+    listed = assert_page(front_desk_client.get(f"{API}/protocols/"))
+    assert [p["id"] for p in listed if p["is_default"]] == [default["id"]]
 
 
 def test_only_a_clinic_admin_creates_locations_and_clinicians(front_desk_client, clinician_client):
@@ -1297,6 +1316,10 @@ CONTRACT_PATHS = {
     "/api/v1/clinicians/{id}/working-hours/": {"get", "post"},
     "/api/v1/clinicians/{id}/time-off/": {"get", "post"},
     "/api/v1/protocol/": {"get", "patch"},
+    "/api/v1/protocols/": {"get", "post"},
+    "/api/v1/protocols/{id}/": {"get", "patch"},
+    "/api/v1/courses/": {"get"},
+    "/api/v1/courses/{id}/": {"get", "patch"},
     "/api/v1/patients/": {"get", "post"},
     "/api/v1/patients/{id}/": {"get", "patch"},
     "/api/v1/patients/{id}/preventives/": {"get", "post"},
@@ -1312,6 +1335,8 @@ CONTRACT_PATHS = {
     "/api/v1/sessions/{id}/check-in/": {"post"},
     "/api/v1/sessions/{id}/no-show/": {"post"},
     "/api/v1/sessions/{id}/complete/": {"post"},
+    "/api/v1/sessions/{id}/treatment/": {"get"},
+    "/api/v1/sessions/{id}/adverse-events/": {"post"},
     "/api/v1/due/": {"get"},
     "/api/v1/review-flags/": {"get"},
     "/api/v1/review-flags/{id}/resolve/": {"post"},
@@ -1366,12 +1391,25 @@ def test_the_schema_names_every_contract_path_and_method(schema):
         ("/api/v1/clinicians/{id}/working-hours/", "get", {"location", "weekday", "start_time", "end_time"}),
         ("/api/v1/clinicians/{id}/time-off/", "get", {"start", "end", "reason"}),
         ("/api/v1/protocol/", "get", set(PROTOCOL_DEFAULTS)),
+        ("/api/v1/protocols/", "get", {"id", "name", "is_default", *PROTOCOL_DEFAULTS, *PROFILE_DEFAULTS}),
+        (
+            "/api/v1/courses/",
+            "get",
+            {"id", "patient", "protocol", "status", "started_on", "cycles_completed", "last_treatment", "due_from"}
+            | {"due_by"},
+        ),
+        (
+            "/api/v1/sessions/{id}/treatment/",
+            "get",
+            {"units_by_muscle", "total_units", "sites", "units_wasted", "vials", "lot_number", "lot_expiry"}
+            | {"deviation_reason", "billing", "adverse_events", "notes"},
+        ),
         ("/api/v1/patients/", "get", PATIENT_FIELDS),
         ("/api/v1/patients/{id}/preventives/", "get", {"drug", "started_on", "stopped_on", "outcome"}),
         (
             "/api/v1/patients/{id}/eligibility/",
             "get",
-            {"chronic_migraine", "baseline", "failed_preventives", "meets_protocol", "reasons"},
+            {"chronic_migraine", "baseline", "failed_preventives", "meets_protocol", "reasons", "medication_overuse"},
         ),
         (
             "/api/v1/patients/{id}/diary/",

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from clinic.celery import PERIODIC_JOBS
 from clinic.celery import app as celery_app
 from cycles import planner, review
-from cycles.models import ReviewFlag
+from cycles.models import Course, Protocol, ReviewFlag
 from notifications.models import ReminderPolicy
 from scheduling.models import Session
 from tests.cycle import at, clinic, diary, no_benefit_course, treated_course
@@ -157,7 +157,7 @@ def count_queries(func) -> int:
 @pytest.mark.parametrize("n", [10, 200])
 def test_the_review_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
     population(location, n)
-    # 1 protocol; per chunk: 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary,
+    # 1 protocol profiles; per chunk: 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary,
     # 6 existing flags, 7 insert of the six new flags (3 no_benefit, 3 missing_response_data)
     with django_assert_num_queries(7):
         assert review.responses_sweep() == {"courses": n + 9, "flags_opened": 6}
@@ -166,13 +166,14 @@ def test_the_review_sweep_takes_the_same_queries_for_10_and_200_patients(locatio
 @pytest.mark.parametrize("n", [10, 200])
 def test_the_overdue_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
     population(location, n)
-    # 1 protocol, 2 location zones, 3 overdue courses with their patients, 4 existing flags, 5 insert
+    # 1 protocol profiles, 2 location zones, 3 overdue courses with patients and protocols, 4 existing flags, 5 insert
     with django_assert_num_queries(5):
         assert review.overdue_sweep() == {"courses": 3, "flags_opened": 3}
 
 
-# The planning sweep, whatever the number of patients and of courses it books: 1 protocol, 2 location zones,
-# 3 courses with nothing booked; then per chunk: 4 savepoint, 5 course locks, 6 patient locks, 7 their treatments,
+# The planning sweep, whatever the number of patients and of courses it books: 1 protocol profiles, 2 location
+# zones, 3 courses with nothing booked; then per chunk: 4 savepoint, 5 course locks with their protocols,
+# 6 patient locks, 7 the patients' treatments,
 # 8 locations, 9 clinician locks, 10 working hours, 11 time off, 12 clinicians' sessions, 13 patients' sessions,
 # 14 insert of the sessions, 15 reminder policy, 16 insert of the notifications, 17 release.
 PLAN_SWEEP_QUERIES = 17
@@ -234,7 +235,7 @@ def test_on_postgresql_flagging_every_patient_takes_the_same_queries_for_10_and_
 ):
     # (SQLite caps a statement at 999 variables, so Django splits a 200-row insert there; PostgreSQL does not.)
     population_all_flagged(location, n)
-    # 1 protocol; 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary, 6 existing flags,
+    # 1 protocol profiles; 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary, 6 existing flags,
     # 7 one insert of all n flags
     with django_assert_num_queries(7):
         assert review.responses_sweep() == {"courses": n, "flags_opened": n}
@@ -244,9 +245,10 @@ def test_planning_one_course_takes_the_sweeps_chunk_queries(location):
     population(location, 0)
     ReminderPolicy.current()
     ids = planner.plan_candidates()
-    # The protocol, then the chunk's 14 (PLAN_SWEEP_QUERIES less the sweep's protocol, zones and candidates).
+    # The chunk's 14 (PLAN_SWEEP_QUERIES less the sweep's profiles, zones and candidates): each course's
+    # protocol comes with the course.
     counts = {count_queries(lambda cid=cid: planner.course_plan_next(course_id=cid)) for cid in ids}
-    assert counts == {PLAN_SWEEP_QUERIES - 2}
+    assert counts == {PLAN_SWEEP_QUERIES - 3}
 
 
 def course_pages(sweep, size: int) -> tuple[dict, int]:
@@ -274,3 +276,26 @@ def test_sweeps_work_in_chunks_and_see_every_course(location):
     assert course_pages(review.responses_sweep, 50) == ({"courses": 21, "flags_opened": 0}, 1)
     assert course_pages(review.overdue_sweep, 2) == ({"courses": 3, "flags_opened": 0}, 2)
     assert course_pages(planner.plan_sweep, 2) == ({**booked, "booked": 0}, 1)
+
+
+def three_profiles() -> None:
+    """Spread the courses over the default profile and two payers' (NICE TA260, a US payer)."""
+    nice = Protocol.objects.create(name="NICE TA260", min_failed_preventives=3, review_after_sessions=2)
+    us = Protocol.objects.create(name="US payer", response_threshold_pct=50, response_metric="migraine_days")
+    default = Protocol.default()
+    for index, course in enumerate(Course.objects.order_by("pk")):
+        Course.objects.filter(pk=course.pk).update(protocol=(default, nice, us)[index % 3])
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_every_sweep_takes_the_same_queries_with_courses_on_three_profiles(location, n, django_assert_num_queries):
+    population(location, n)
+    three_profiles()
+    ReminderPolicy.current()
+    # The same pins as with one profile: the profiles are read once per sweep, with the courses or up front.
+    with django_assert_num_queries(7):
+        assert review.responses_sweep()["courses"] == n + 9
+    with django_assert_num_queries(5):
+        assert review.overdue_sweep()["courses"] == 3
+    with django_assert_num_queries(PLAN_SWEEP_QUERIES):
+        assert planner.plan_sweep()["booked"] == 3

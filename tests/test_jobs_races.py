@@ -38,7 +38,7 @@ def now():
 def race(job: Callable[[], object], threads: int = THREADS) -> list:
     """Run `job` in `threads` threads released at once; each closes its own connection."""
     # Rows created lazily on first use must exist before the race, or creating them serialises it by accident.
-    Protocol.active()
+    Protocol.default()
     ReminderPolicy.current()
     barrier = threading.Barrier(threads)
 

@@ -182,6 +182,12 @@ class TreatmentForm(forms.Form):
     units_wasted = forms.IntegerField(label="Units wasted", min_value=0, max_value=400, initial=0)
     lot_number = forms.CharField(label="Lot number", max_length=64)
     lot_expiry = BoundedDateField(label="Lot expiry")
+    deviation_reason = forms.CharField(
+        label="Reason for departing from the template",
+        required=False,
+        max_length=1000,
+        help_text="Needed when the units differ from PREEMPT beyond follow-the-pain; kept on the record.",
+    )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):
@@ -210,6 +216,7 @@ class TreatmentForm(forms.Form):
             "units_wasted": data["units_wasted"],
             "lot_number": data["lot_number"],
             "lot_expiry": data["lot_expiry"],
+            **({"deviation_reason": data["deviation_reason"]} if data.get("deviation_reason") else {}),
         }
 
 
@@ -244,6 +251,11 @@ AdverseEventFormSet = forms.formset_factory(AdverseEventForm, extra=2, max_num=1
 
 class LateAdverseEventForm(AdverseEventForm):
     """An adverse event the patient reports after the visit (a phone call days later)."""
+
+    onset_on = BoundedDateField(label="Began on", required=False)
+
+    def event(self) -> dict:
+        return {**super().event(), "onset_on": self.cleaned_data.get("onset_on")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

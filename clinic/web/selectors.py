@@ -17,7 +17,7 @@ def locations() -> list[Location]:
 
 
 def protocol() -> Protocol:
-    return Protocol.active()
+    return Protocol.default()
 
 
 def patient(*, pk) -> Patient | None:

@@ -8,7 +8,7 @@ from clinic.audit import audit_record
 from clinic.models import AuditLog
 from clinic.roles import IsStaff
 from cycles import due
-from cycles.models import Course, Protocol
+from cycles.models import Course
 
 MAX_WITHIN_DAYS = 366
 
@@ -43,9 +43,8 @@ class DueList(GenericAPIView):
     def get(self, request):
         query = DueQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        protocol = Protocol.active()
-        page = self.paginate_queryset(due.due_list(within_days=query.validated_data["within_days"], protocol=protocol))
-        rows = [due.due_row(course, protocol=protocol) for course in page]
+        page = self.paginate_queryset(due.due_list(within_days=query.validated_data["within_days"]))
+        rows = [due.due_row(course) for course in page]
         audit_record(
             request=request, action=AuditLog.Action.READ, resource="due_list", patient_ids=[r.patient_id for r in rows]
         )

@@ -4,7 +4,9 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -20,17 +22,29 @@ from patients.api.views import PatientScoped
 Action = AuditLog.Action
 
 
+class ResponseQuery(serializers.Serializer):
+    course = serializers.UUIDField(required=False)
+
+
 class PatientResponse(PatientScoped):
     permission_classes = [IsClinician]
     serializer_class = ResponseSerializer
     resource = "response"
 
-    @extend_schema(responses={200: ResponseSerializer, **AUTH_ERRORS, **NOT_FOUND})
+    @extend_schema(
+        parameters=[OpenApiParameter("course", OpenApiTypes.UUID, description="a course of the patient (latest)")],
+        responses={200: ResponseSerializer, **AUTH_ERRORS, **NOT_FOUND},
+    )
     def get(self, request, pk):
         patient = self.get_patient(pk)
-        history = selectors.response_for_patient(patient=patient)
+        query = ResponseQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        course = selectors.course_for_patient(patient=patient, course_id=query.validated_data.get("course"))
+        if query.validated_data.get("course") and course is None:
+            raise NotFound("The patient has no such course.")
+        history = selectors.response_for_patient(patient=patient, course=course)
         self.audit(Action.READ, patient)
-        return Response(ResponseSerializer(history).data)
+        return Response({**ResponseSerializer(history).data, "course": str(course.pk) if course else None})
 
 
 class PatientEligibility(PatientScoped):

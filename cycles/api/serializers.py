@@ -2,30 +2,47 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.api.fields import AwareDateTimeField
-from cycles.models import AdverseEvent, Protocol, TreatmentRecord
+from cycles.models import AdverseEvent, Course, Protocol, TreatmentRecord
 from patients import response
 from patients.models import Patient
 from scheduling.models import Clinician, Location, Session
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
-    interval_days = serializers.IntegerField(min_value=1, max_value=365)
-    min_interval_days = serializers.IntegerField(min_value=0, max_value=365)
-    window_days = serializers.IntegerField(min_value=0, max_value=365)
-    session_minutes = serializers.IntegerField(min_value=5, max_value=480)
-    review_after_sessions = serializers.IntegerField(min_value=1, max_value=50)
-    response_threshold_pct = serializers.IntegerField(min_value=1, max_value=100)
-    standard_units = serializers.IntegerField(min_value=1, max_value=1000)
-    max_units = serializers.IntegerField(min_value=1, max_value=1000)
-    cumulative_limit_units = serializers.IntegerField(min_value=1, max_value=5000)
-    cumulative_limit_days = serializers.IntegerField(min_value=1, max_value=365)
-    min_failed_preventives = serializers.IntegerField(min_value=0, max_value=20)
+    is_default = serializers.BooleanField(required=False, help_text="true moves the default profile here")
+    interval_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    min_interval_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    window_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    session_minutes = serializers.IntegerField(min_value=5, max_value=480, required=False)
+    review_after_sessions = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    response_threshold_pct = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    standard_units = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    max_units = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    cumulative_limit_units = serializers.IntegerField(min_value=1, max_value=5000, required=False)
+    cumulative_limit_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    min_failed_preventives = serializers.IntegerField(min_value=0, max_value=20, required=False)
+    chronic_min_headache_days = serializers.IntegerField(min_value=0, max_value=28, required=False)
+    chronic_min_migraine_days = serializers.IntegerField(min_value=0, max_value=28, required=False)
+    min_baseline_diary_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    min_cycle_diary_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
+    baseline_window_days = serializers.IntegerField(min_value=28, max_value=365, required=False)
+    assessment_after_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
+    episodic_threshold_days = serializers.IntegerField(min_value=1, max_value=28, required=False)
+    episodic_min_diary_days = serializers.IntegerField(min_value=3, max_value=365, required=False)
+    overuse_acute_days = serializers.IntegerField(min_value=1, max_value=28, required=False)
+    urgent_adverse_events = serializers.ListField(
+        child=serializers.ChoiceField(choices=AdverseEvent.Kind.choices), allow_empty=True, required=False
+    )
+    units_per_site = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    backfill_offers = serializers.IntegerField(min_value=0, max_value=20, required=False)
+    backfill_min_notice_hours = serializers.IntegerField(min_value=0, max_value=24 * 30, required=False)
 
     class Meta:
         model = Protocol
         fields = [
             "id",
             "name",
+            "is_default",
             "interval_days",
             "min_interval_days",
             "window_days",
@@ -40,19 +57,82 @@ class ProtocolSerializer(serializers.ModelSerializer):
             "min_failed_preventives",
             "chronic_min_headache_days",
             "chronic_min_migraine_days",
-            "episodic_max_headache_days",
-            "episodic_periods",
+            "min_baseline_diary_days",
+            "min_cycle_diary_days",
+            "baseline_window_days",
+            "assessment_after_days",
+            "response_metric",
+            "episodic_threshold_days",
+            "episodic_min_diary_days",
+            "overuse_acute_days",
+            "urgent_adverse_events",
+            "requires_authorization",
+            "units_per_site",
+            "backfill_offers",
+            "backfill_min_notice_hours",
             "updated_at",
         ]
         read_only_fields = ["id", "updated_at"]
+        # "Exactly one default" is kept by the service, which moves the mark (API.md), not refused here.
+        validators = []
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    started_on = serializers.DateField(allow_null=True, help_text="local date of the course's first treatment")
+    cycles_completed = serializers.IntegerField()
+    last_treatment = serializers.DateField(allow_null=True, help_text="local date of its latest treatment")
+    due_from = serializers.DateField(allow_null=True)
+    due_by = serializers.DateField(allow_null=True)
+
+    class Meta:
+        model = Course
+        fields = [
+            "id",
+            "patient",
+            "protocol",
+            "status",
+            "started_on",
+            "cycles_completed",
+            "last_treatment",
+            "due_from",
+            "due_by",
+            "created_at",
+            "stopped_at",
+        ]
+        read_only_fields = fields
+
+
+class CourseUpdateSerializer(serializers.Serializer):
+    protocol = serializers.PrimaryKeyRelatedField(queryset=Protocol.objects.all(), required=False)
+    status = serializers.ChoiceField(choices=[Course.Status.ACTIVE, Course.Status.PAUSED], required=False)
+
+
+class CourseQuerySerializer(serializers.Serializer):
+    patient = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=Course.Status.choices, required=False)
+
+
+class VialSerializer(serializers.Serializer):
+    size_units = serializers.ChoiceField(choices=[100, 200])
+    lot_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    lot_expiry = serializers.DateField(required=False, allow_null=True, default=None)
 
 
 class TreatmentInputSerializer(serializers.Serializer):
     units_by_muscle = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000))
-    sites = serializers.IntegerField(min_value=1, max_value=100, required=False)
-    units_wasted = serializers.IntegerField(min_value=0, max_value=1000, default=0)
+    sites = serializers.IntegerField(min_value=1, max_value=200, required=False)
+    units_wasted = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False, help_text="computed from `vials` when they are given"
+    )
     lot_number = serializers.CharField(max_length=64)
     lot_expiry = serializers.DateField()
+    vials = VialSerializer(many=True, required=False)
+    deviation_reason = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="why a record departs from the PREEMPT template (kept on the record, audited)",
+    )
 
     def validate_units_by_muscle(self, value: dict) -> dict:
         unknown = sorted(set(value) - set(TreatmentRecord.MUSCLES))
@@ -128,10 +208,9 @@ class CompleteSerializer(serializers.Serializer):
 
 
 class SessionSerializer(serializers.ModelSerializer):
+    """A session as every staff role sees it: no clinical marker (DESIGN.md §6)."""
+
     start_local = serializers.SerializerMethodField(help_text="start in the location's zone, with its offset")
-    review_required = serializers.SerializerMethodField(
-        help_text="the course waits for a clinician's review (open no_benefit flag); completing is refused"
-    )
 
     class Meta:
         model = Session
@@ -149,7 +228,6 @@ class SessionSerializer(serializers.ModelSerializer):
             "auto_booked",
             "late",
             "course",
-            "review_required",
             "override_reason",
             "cancel_reason",
             "created_at",
@@ -160,14 +238,32 @@ class SessionSerializer(serializers.ModelSerializer):
     def get_start_local(self, obj: Session) -> str:
         return obj.start.astimezone(obj.location.zone).isoformat()
 
-    def get_review_required(self, obj: Session) -> bool:
-        return bool(getattr(obj, "review_required", False))
+
+class ClaimLineSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="CPT 64615 or HCPCS J0585")
+    modifier = serializers.CharField(required=False, help_text="JW (units discarded) or JZ (none discarded)")
+    units = serializers.IntegerField(required=False)
+
+
+class VialOutSerializer(serializers.Serializer):
+    size_units = serializers.IntegerField()
+    lot_number = serializers.CharField()
+    lot_expiry = serializers.DateField(allow_null=True)
+
+
+class AdverseEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AdverseEvent
+        fields = ["id", "kind", "severity", "note", "onset_on", "reported_late", "recorded_at"]
+        read_only_fields = fields
 
 
 class TreatmentRecordSerializer(serializers.ModelSerializer):
     waste_modifier = serializers.CharField(
         read_only=True, help_text="J0585 modifier: JW when units were wasted, else JZ"
     )
+    vials = VialOutSerializer(many=True, read_only=True)
+    billing = ClaimLineSerializer(many=True, read_only=True)
 
     class Meta:
         model = TreatmentRecord
@@ -178,8 +274,11 @@ class TreatmentRecordSerializer(serializers.ModelSerializer):
             "total_units",
             "units_wasted",
             "waste_modifier",
+            "vials",
             "lot_number",
             "lot_expiry",
+            "deviation_reason",
+            "billing",
             "injector",
             "notes",
             "created_at",
@@ -187,22 +286,43 @@ class TreatmentRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AdverseEventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AdverseEvent
-        fields = ["id", "kind", "severity", "note", "recorded_at"]
+class TreatmentDetailSerializer(TreatmentRecordSerializer):
+    """GET /sessions/{id}/treatment/: the record with the session's adverse events (clinicians only)."""
+
+    adverse_events = serializers.SerializerMethodField()
+
+    class Meta(TreatmentRecordSerializer.Meta):
+        fields = [*TreatmentRecordSerializer.Meta.fields, "adverse_events"]
         read_only_fields = fields
+
+    @extend_schema_field(AdverseEventSerializer(many=True))
+    def get_adverse_events(self, obj: TreatmentRecord) -> list:
+        return AdverseEventSerializer(obj.session.adverse_events.all(), many=True).data
+
+
+class LateAdverseEventSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AdverseEvent.Kind.choices)
+    severity = serializers.ChoiceField(choices=AdverseEvent.Severity.choices)
+    note = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
+    onset_on = serializers.DateField(required=False, allow_null=True, default=None)
 
 
 class ClinicalSessionSerializer(SessionSerializer):
-    """The session with what was injected: for clinicians only (front desk never sees treatments)."""
+    """The session with what was injected and the course's review marker: for clinicians only (front desk
+    never sees treatments nor anything derived from them)."""
 
+    review_required = serializers.SerializerMethodField(
+        help_text="the course waits for a clinician's review (open no_benefit flag); completing is refused"
+    )
     treatment = serializers.SerializerMethodField()
     adverse_events = AdverseEventSerializer(many=True, read_only=True)
 
     class Meta(SessionSerializer.Meta):
-        fields = [*SessionSerializer.Meta.fields, "notes", "treatment", "adverse_events"]
+        fields = [*SessionSerializer.Meta.fields, "review_required", "notes", "treatment", "adverse_events"]
         read_only_fields = fields
+
+    def get_review_required(self, obj: Session) -> bool:
+        return bool(getattr(obj, "review_required", False))
 
     @extend_schema_field(TreatmentRecordSerializer(allow_null=True))
     def get_treatment(self, obj: Session) -> dict | None:
@@ -222,15 +342,21 @@ class CycleSerializer(serializers.Serializer):
     treated_on = serializers.DateField()
     window_end = serializers.DateField()
     headache_days_per_28 = serializers.FloatField(source="rate.headache_days_per_28", allow_null=True)
+    migraine_days_per_28 = serializers.FloatField(source="rate.migraine_days_per_28", allow_null=True)
     diary_days = serializers.IntegerField(source="rate.diary_days")
-    reduction_pct = serializers.FloatField(allow_null=True)
+    reduction_pct = serializers.FloatField(allow_null=True, help_text="on the protocol's response_metric")
     assessment = serializers.ChoiceField(choices=[a.value for a in response.Assessment])
+    final = serializers.BooleanField(
+        help_text="the next treatment has been given, or assessment_after_days have passed since this one"
+    )
 
 
 class ResponseSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=[s.value for s in response.ResponseStatus])
     baseline = RateSerializer()
     threshold_pct = serializers.IntegerField()
+    metric = serializers.ChoiceField(choices=[m.value for m in response.Metric])
+    course = serializers.UUIDField(allow_null=True, required=False)
     cycles = CycleSerializer(many=True)
 
 
@@ -238,5 +364,9 @@ class EligibilitySerializer(serializers.Serializer):
     chronic_migraine = serializers.BooleanField()
     baseline = RateSerializer()
     failed_preventives = serializers.IntegerField()
+    medication_overuse = serializers.BooleanField(
+        help_text="acute-medication days per 28 over the latest 84 days of diary ≥ overuse_acute_days"
+    )
+    acute_medication_days_per_28 = serializers.FloatField(allow_null=True)
     meets_protocol = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())

@@ -14,16 +14,20 @@ from clinic.api.schema import CONFLICT, RULE_VIOLATION
 from clinic.audit import audit_record
 from clinic.errors import PermissionDenied
 from clinic.models import AuditLog
-from clinic.roles import IsStaff, is_clinician
+from clinic.roles import IsClinician, IsStaff, is_clinician
 from cycles import selectors, treatments
 from cycles.api.serializers import (
+    AdverseEventSerializer,
     CancelSerializer,
     ClinicalSessionSerializer,
     CompleteSerializer,
+    LateAdverseEventSerializer,
     RescheduleSerializer,
     SessionCreateSerializer,
     SessionSerializer,
+    TreatmentDetailSerializer,
 )
+from cycles.models import AdverseEvent, TreatmentRecord
 from scheduling import services
 from scheduling.models import Location, Session
 
@@ -87,6 +91,7 @@ class SessionList(GenericAPIView):
             audit_record(
                 request=request, action=Action.CREATE, resource="session", obj=session, detail="past treatment recorded"
             )
+            _audit_deviation(request, session)
             return _out(request, session, status.HTTP_201_CREATED)
         session = services.session_book(
             patient=v["patient"],
@@ -230,10 +235,57 @@ class SessionComplete(_SessionAction):
         return super().post(request, pk)
 
     def act(self, request, session, data):
-        return treatments.session_complete(
+        session = treatments.session_complete(
             session=session,
             treatment=data.get("treatment"),
             adverse_events=data["adverse_events"],
             notes=data["notes"],
             by=request.user,
         )
+        _audit_deviation(request, session)
+        return session
+
+
+def _audit_deviation(request, session: Session) -> None:
+    record = getattr(session, "treatment", None)
+    if record is not None and record.deviation_reason:
+        audit_record(
+            request=request,
+            action=Action.OVERRIDE,
+            resource="treatment",
+            obj=session,
+            detail=f"PREEMPT deviation: {record.deviation_reason}",
+        )
+
+
+class SessionTreatment(GenericAPIView):
+    """The treatment record of a completed session, with its claim lines (clinicians only)."""
+
+    queryset = TreatmentRecord.objects.none()  # for the OpenAPI schema only
+    permission_classes = [IsClinician]
+    serializer_class = TreatmentDetailSerializer
+
+    def get(self, request, pk):
+        record = get_object_or_404(
+            TreatmentRecord.objects.select_related("session").prefetch_related("session__adverse_events"),
+            session_id=pk,
+        )
+        audit_record(request=request, action=Action.READ, resource="treatment", obj=record.session)
+        return Response(TreatmentDetailSerializer(record).data)
+
+
+class SessionAdverseEvents(GenericAPIView):
+    """An adverse event reported after the visit (clinicians only); urgent ones open a flag at once."""
+
+    queryset = AdverseEvent.objects.none()  # for the OpenAPI schema only
+    permission_classes = [IsClinician]
+    serializer_class = LateAdverseEventSerializer
+
+    @extend_schema(request=LateAdverseEventSerializer, responses={201: AdverseEventSerializer, **CONFLICT})
+    def post(self, request, pk):
+        session = get_object_or_404(Session, pk=pk)
+        data = LateAdverseEventSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = treatments.adverse_event_report(session=session, event=data.validated_data, by=request.user)
+        audit_record(request=request, action=Action.CREATE, resource="adverse_event", obj=event, object_id=event.pk)
+        return Response(AdverseEventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -4,6 +4,10 @@ from cycles.api import due, flags, patients, protocol, sessions
 
 urlpatterns = [
     path("protocol/", protocol.ProtocolDetail.as_view(), name="protocol"),
+    path("protocols/", protocol.ProtocolList.as_view(), name="protocol-list"),
+    path("protocols/<uuid:pk>/", protocol.ProtocolDetail.as_view(), name="protocol-detail"),
+    path("courses/", protocol.CourseList.as_view(), name="course-list"),
+    path("courses/<uuid:pk>/", protocol.CourseDetail.as_view(), name="course-detail"),
     path("sessions/", sessions.SessionList.as_view(), name="session-list"),
     path("sessions/<uuid:pk>/", sessions.SessionDetail.as_view(), name="session-detail"),
     path("sessions/<uuid:pk>/reschedule/", sessions.SessionReschedule.as_view(), name="session-reschedule"),
@@ -11,6 +15,8 @@ urlpatterns = [
     path("sessions/<uuid:pk>/check-in/", sessions.SessionCheckIn.as_view(), name="session-check-in"),
     path("sessions/<uuid:pk>/no-show/", sessions.SessionNoShow.as_view(), name="session-no-show"),
     path("sessions/<uuid:pk>/complete/", sessions.SessionComplete.as_view(), name="session-complete"),
+    path("sessions/<uuid:pk>/treatment/", sessions.SessionTreatment.as_view(), name="session-treatment"),
+    path("sessions/<uuid:pk>/adverse-events/", sessions.SessionAdverseEvents.as_view(), name="session-adverse-events"),
     path("patients/<uuid:pk>/response/", patients.PatientResponse.as_view(), name="patient-response"),
     path("patients/<uuid:pk>/eligibility/", patients.PatientEligibility.as_view(), name="patient-eligibility"),
     path("patients/<uuid:pk>/fhir/", patients.PatientFhirExport.as_view(), name="patient-fhir"),

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -25,145 +25,170 @@ from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHour
 # --- clinic setup -------------------------------------------------------------------------
 
 
-class LocationList(GenericAPIView):
-    queryset = Location.objects.none()  # for the OpenAPI schema only
+class SetupList(GenericAPIView):
+    # GET a page of rows, POST one through the service `create`; subclasses name the rows and the service.
+    # Rows under a clinician (`clinicians/{pk}/…`) get that clinician as `owner`.
+
     permission_classes = [ReadStaffWriteAdmin]
+    owned = False  # rows under /clinicians/{pk}/
+
+    def rows(self, owner):
+        raise NotImplementedError
+
+    def create(self, owner, **fields):
+        raise NotImplementedError
+
+    def _owner(self, pk):
+        return get_object_or_404(Clinician, pk=pk) if self.owned else None
+
+    def get(self, request, pk=None):
+        page = self.paginate_queryset(self.rows(self._owner(pk)))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def post(self, request, pk=None):
+        owner = self._owner(pk)
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = self.create(owner, **data.validated_data)
+        return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class SetupDetail(GenericAPIView):
+    # GET one row; PATCH it through the service `update`, or DELETE it through `remove`.
+
+    permission_classes = [ReadStaffWriteAdmin]
+    lookup_url_kwarg = "pk"
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs[self.lookup_url_kwarg], **self.parent())
+
+    def parent(self) -> dict:
+        return {}
+
+    def get(self, request, **kwargs):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def patch(self, request, **kwargs):
+        row = self.get_object()
+        data = self.get_serializer(row, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        return Response(self.get_serializer(self.update(row, **data.validated_data)).data)
+
+    def delete(self, request, **kwargs):
+        self.remove(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def update(self, row, **fields):
+        raise NotImplementedError
+
+    def remove(self, row) -> None:
+        raise NotImplementedError
+
+
+def _list_schema(operation_id: str, serializer):
+    return extend_schema_view(
+        get=extend_schema(operation_id=operation_id, responses=serializer(many=True)),
+        post=extend_schema(responses={201: serializer}),
+    )
+
+
+@_list_schema("locations_list", LocationSerializer)
+class LocationList(SetupList):
+    queryset = Location.objects.none()  # for the OpenAPI schema only
     serializer_class = LocationSerializer
 
-    @extend_schema(operation_id="locations_list", responses=LocationSerializer(many=True))
-    def get(self, request):
-        page = self.paginate_queryset(Location.objects.order_by("name"))
-        return self.get_paginated_response(LocationSerializer(page, many=True).data)
+    def rows(self, owner):
+        return Location.objects.order_by("name")
 
-    @extend_schema(responses={201: LocationSerializer})
-    def post(self, request):
-        data = LocationSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        location = services.location_create(**data.validated_data)
-        return Response(LocationSerializer(location).data, status=status.HTTP_201_CREATED)
+    def create(self, owner, **fields):
+        return services.location_create(**fields)
 
 
-class LocationDetail(GenericAPIView):
-    queryset = Location.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
+class LocationDetail(SetupDetail):
+    queryset = Location.objects.all()
     serializer_class = LocationSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
-    def get(self, request, pk):
-        return Response(LocationSerializer(get_object_or_404(Location, pk=pk)).data)
-
-    def patch(self, request, pk):
-        location = get_object_or_404(Location, pk=pk)
-        data = LocationSerializer(location, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        return Response(LocationSerializer(services.location_update(location=location, **data.validated_data)).data)
+    def update(self, row, **fields):
+        return services.location_update(location=row, **fields)
 
 
-class ClinicianList(GenericAPIView):
+@_list_schema("clinicians_list", ClinicianSerializer)
+class ClinicianList(SetupList):
     queryset = Clinician.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
     serializer_class = ClinicianSerializer
 
-    @extend_schema(operation_id="clinicians_list", responses=ClinicianSerializer(many=True))
-    def get(self, request):
-        clinicians = Clinician.objects.prefetch_related("locations").order_by("name", "id")
-        page = self.paginate_queryset(clinicians)
-        return self.get_paginated_response(ClinicianSerializer(page, many=True).data)
+    def rows(self, owner):
+        return Clinician.objects.prefetch_related("locations").order_by("name", "id")
 
-    @extend_schema(responses={201: ClinicianSerializer})
-    def post(self, request):
-        data = ClinicianSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        clinician = services.clinician_create(**data.validated_data)
-        return Response(ClinicianSerializer(clinician).data, status=status.HTTP_201_CREATED)
+    def create(self, owner, **fields):
+        return services.clinician_create(**fields)
 
 
-class ClinicianDetail(GenericAPIView):
-    queryset = Clinician.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
+class ClinicianDetail(SetupDetail):
+    queryset = Clinician.objects.all()
     serializer_class = ClinicianSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
-    def get(self, request, pk):
-        return Response(ClinicianSerializer(get_object_or_404(Clinician, pk=pk)).data)
-
-    def patch(self, request, pk):
-        clinician = get_object_or_404(Clinician, pk=pk)
-        data = ClinicianSerializer(clinician, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        clinician = services.clinician_update(clinician=clinician, **data.validated_data)
-        return Response(ClinicianSerializer(clinician).data)
+    def update(self, row, **fields):
+        return services.clinician_update(clinician=row, **fields)
 
 
-class WorkingHoursList(GenericAPIView):
+@_list_schema("clinicians_working_hours_list", WorkingHoursSerializer)
+class WorkingHoursList(SetupList):
     """Hours in the location's local wall-clock time; they hold across DST changes."""
 
     queryset = WorkingHours.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
     serializer_class = WorkingHoursSerializer
+    owned = True
 
-    @extend_schema(operation_id="clinicians_working_hours_list", responses=WorkingHoursSerializer(many=True))
-    def get(self, request, pk):
-        clinician = get_object_or_404(Clinician, pk=pk)
-        page = self.paginate_queryset(clinician.working_hours.order_by("weekday", "start_time", "id"))
-        return self.get_paginated_response(WorkingHoursSerializer(page, many=True).data)
+    def rows(self, owner):
+        return owner.working_hours.order_by("weekday", "start_time", "id")
 
-    @extend_schema(responses={201: WorkingHoursSerializer})
-    def post(self, request, pk):
-        clinician = get_object_or_404(Clinician, pk=pk)
-        data = WorkingHoursSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        hours = services.working_hours_create(clinician=clinician, **data.validated_data)
-        return Response(WorkingHoursSerializer(hours).data, status=status.HTTP_201_CREATED)
+    def create(self, owner, **fields):
+        return services.working_hours_create(clinician=owner, **fields)
 
 
-class TimeOffList(GenericAPIView):
+@_list_schema("clinicians_time_off_list", TimeOffSerializer)
+class TimeOffList(SetupList):
     queryset = TimeOff.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
     serializer_class = TimeOffSerializer
+    owned = True
 
-    @extend_schema(operation_id="clinicians_time_off_list", responses=TimeOffSerializer(many=True))
-    def get(self, request, pk):
-        clinician = get_object_or_404(Clinician, pk=pk)
-        page = self.paginate_queryset(clinician.time_off.order_by("start", "id"))
-        return self.get_paginated_response(TimeOffSerializer(page, many=True).data)
+    def rows(self, owner):
+        return owner.time_off.order_by("start", "id")
 
-    @extend_schema(responses={201: TimeOffSerializer})
-    def post(self, request, pk):
-        clinician = get_object_or_404(Clinician, pk=pk)
-        data = TimeOffSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        time_off = services.time_off_create(clinician=clinician, **data.validated_data)
-        return Response(TimeOffSerializer(time_off).data, status=status.HTTP_201_CREATED)
+    def create(self, owner, **fields):
+        return services.time_off_create(clinician=owner, **fields)
 
 
-class WorkingHoursDetail(GenericAPIView):
-    queryset = WorkingHours.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
+@extend_schema_view(
+    delete=extend_schema(description="Sessions already booked in these hours stay booked; the front desk moves them.")
+)
+class WorkingHoursDetail(SetupDetail):
+    queryset = WorkingHours.objects.all()
     serializer_class = WorkingHoursSerializer
     http_method_names = ["get", "delete", "head", "options"]
+    lookup_url_kwarg = "hours_pk"
 
-    def get(self, request, pk, hours_pk):
-        return Response(WorkingHoursSerializer(get_object_or_404(WorkingHours, pk=hours_pk, clinician_id=pk)).data)
+    def parent(self) -> dict:
+        return {"clinician_id": self.kwargs["pk"]}
 
-    def delete(self, request, pk, hours_pk):
-        """Sessions already booked in these hours stay booked; the front desk moves them."""
-        services.working_hours_delete(hours=get_object_or_404(WorkingHours, pk=hours_pk, clinician_id=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, row) -> None:
+        services.working_hours_delete(hours=row)
 
 
-class TimeOffDetail(GenericAPIView):
-    queryset = TimeOff.objects.none()  # for the OpenAPI schema only
-    permission_classes = [ReadStaffWriteAdmin]
+class TimeOffDetail(SetupDetail):
+    queryset = TimeOff.objects.all()
     serializer_class = TimeOffSerializer
     http_method_names = ["get", "delete", "head", "options"]
+    lookup_url_kwarg = "time_off_pk"
 
-    def get(self, request, pk, time_off_pk):
-        return Response(TimeOffSerializer(get_object_or_404(TimeOff, pk=time_off_pk, clinician_id=pk)).data)
+    def parent(self) -> dict:
+        return {"clinician_id": self.kwargs["pk"]}
 
-    def delete(self, request, pk, time_off_pk):
-        services.time_off_delete(time_off=get_object_or_404(TimeOff, pk=time_off_pk, clinician_id=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def remove(self, row) -> None:
+        services.time_off_delete(time_off=row)
 
 
 # --- slots ---------------------------------------------------------------------------------

@@ -23,22 +23,7 @@ def test_the_schema_validates_as_openapi_3(schema):
     validate(schema)
 
 
-@pytest.mark.parametrize(
-    ("path", "methods"),
-    [
-        ("/api/v1/auth/token/", {"post"}),
-        ("/api/v1/patients/", {"get", "post"}),
-        ("/api/v1/patients/{id}/", {"get", "patch"}),
-        ("/api/v1/patients/{id}/preventives/", {"get", "post"}),
-        ("/api/v1/patients/{id}/diary/", {"get", "post"}),
-        ("/api/v1/patients/{id}/response/", {"get"}),
-        ("/api/v1/patients/{id}/eligibility/", {"get"}),
-        ("/api/v1/patients/{id}/fhir/", {"get"}),
-    ],
-)
-def test_the_schema_describes_the_foundation_endpoints(schema, path, methods):
-    assert path in schema["paths"]
-    assert methods <= set(schema["paths"][path])
+# The paths, methods and fields the schema must name are the contract tests' (tests/test_contract.py).
 
 
 def test_lists_are_described_paginated_and_creates_as_201(schema):

@@ -13,7 +13,6 @@ from tests.notifications.conftest import at, book
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/notifications/"
-FIELDS = {"id", "patient", "session", "purpose", "channel", "due_at", "status", "sent_at", "skip_reason"}
 
 
 def test_staff_see_a_booked_sessions_pending_reminders_without_bodies(
@@ -24,7 +23,7 @@ def test_staff_see_a_booked_sessions_pending_reminders_without_bodies(
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 4
-    assert set(body["results"][0]) == FIELDS
+    assert not {"body", "subject", "text", "html"} & set(body["results"][0])  # the fields are the contract tests'
     reminders = [r for r in body["results"] if r["purpose"] == "reminder"]
     assert {(r["channel"], r["status"], r["due_at"]) for r in reminders} == {
         ("email", "pending", "2027-03-08T10:00:00Z"),

@@ -174,7 +174,7 @@ def test_the_queueing_sweep_runs_a_constant_number_of_queries(now, location, cli
 
     sessions(3, 10)
     ReminderPolicy.current()
-    Protocol.active()
+    Protocol.default()
     # 1 policy, 2 savepoint, 3 fail rows stuck too often, 4 reclaim stuck rows, 5 sessions without
     # reminders, 6 insert their reminders, 7 the protocol, 8 the locations' zones, 9 courses due a next
     # session (the due list's query), 10 patients due a diary request, 11 release savepoint, 12 due pending ids

@@ -283,7 +283,7 @@ def test_eligibility_reports_the_baseline_and_failed_preventives(clinician_clien
 
 @time_machine.travel(NOW, tick=False)
 def test_eligibility_gives_reasons_when_the_protocol_is_not_met(clinician_client, patient):
-    Protocol.active()
+    Protocol.default()
     body = clinician_client.get(url(patient, "eligibility/")).json()
     assert body["chronic_migraine"] is False
     assert body["meets_protocol"] is False

@@ -9,6 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 import time_machine
 
+from clinic.timezones import local_datetime
+from cycles.models import TreatmentRecord
+from cycles.treatments import treatment_record_past
 from tests.factories import (
     ClinicianFactory,
     DiaryEntryFactory,
@@ -68,20 +71,10 @@ def patient(db):
 def at(day: date, hour: int, minute: int = 0, tz: str = "America/New_York") -> datetime:
     from zoneinfo import ZoneInfo
 
-    from clinic.timezones import local_datetime
-
     return local_datetime(day, time(hour, minute), ZoneInfo(tz))
 
 
-STANDARD = {
-    "corrugator": 10,
-    "procerus": 5,
-    "frontalis": 20,
-    "temporalis": 40,
-    "occipitalis": 30,
-    "cervical_paraspinal": 20,
-    "trapezius": 30,
-}
+STANDARD = TreatmentRecord.STANDARD_UNITS
 
 
 def treatment_body(**overrides) -> dict:
@@ -97,8 +90,6 @@ def treatment_body(**overrides) -> dict:
 
 
 def record_past(patient, clinician, location, day: date, by, hour: int = 10, **treatment):
-    from cycles.treatments import treatment_record_past
-
     return treatment_record_past(
         patient=patient,
         clinician=clinician,

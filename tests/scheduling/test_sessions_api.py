@@ -117,7 +117,7 @@ def test_without_a_location_slots_come_from_every_location_in_its_own_zone(
         start_time=time(8),
         end_time=time(9),
     )
-    Protocol.active()
+    Protocol.default()
     # 1 token and user, 2 roles, 3 locations, 4 protocol, 5 working hours, 6 time off, 7 active sessions
     with django_assert_num_queries(7):
         rows = front_desk_client.get("/api/v1/slots/", {"from": str(TUESDAY), "to": str(TUESDAY)}).json()
@@ -340,13 +340,12 @@ def test_the_sessions_list_costs_the_same_queries_for_any_number_of_sessions(
     assert response.json()["count"] == count
 
 
-def test_a_session_detail_has_the_contract_fields_and_is_audited(front_desk_client):
+def test_a_session_detail_is_audited_and_shows_the_review_marker_to_clinicians_only(
+    front_desk_client, clinician_client
+):
     session = SessionFactory(start=at(TUESDAY, 10))
     response = front_desk_client.get(f"/api/v1/sessions/{session.id}/")
     assert response.status_code == 200
-    assert {
-        "id", "patient", "clinician", "location", "kind", "start", "end", "status",
-        "cycle_number", "auto_booked", "created_at", "review_required",
-    } <= set(response.json())  # fmt: skip
-    assert response.json()["review_required"] is False
+    assert "review_required" not in response.json()  # DESIGN.md §6: nothing derived from clinical data
+    assert clinician_client.get(f"/api/v1/sessions/{session.id}/").json()["review_required"] is False
     assert AuditLog.objects.filter(action="read", resource="session", object_id=str(session.id)).exists()

@@ -265,9 +265,9 @@ def test_clinic_admin_patches_the_active_protocol(clinic_admin_client, db):
     )
     assert response.status_code == 200
     assert response.json()["min_failed_preventives"] == 3
-    active = Protocol.active()
+    active = Protocol.default()
     assert (active.min_failed_preventives, active.response_threshold_pct) == (3, 50)
-    assert Protocol.objects.filter(is_active=True).count() == 1
+    assert Protocol.objects.filter(is_default=True).count() == 1
 
 
 @pytest.mark.parametrize(
@@ -285,7 +285,7 @@ def test_a_bad_protocol_patch_is_a_validation_error_and_changes_nothing(clinic_a
     response = clinic_admin_client.patch("/api/v1/protocol/", body, format="json")
     assert response.status_code == 400
     assert field in response.json()["fields"]
-    assert {k: getattr(Protocol.active(), k) for k in PROTOCOL_DEFAULTS} == PROTOCOL_DEFAULTS
+    assert {k: getattr(Protocol.default(), k) for k in PROTOCOL_DEFAULTS} == PROTOCOL_DEFAULTS
 
 
 def test_the_openapi_schema_describes_setup_slots_and_sessions(clinic_admin_client):

@@ -50,7 +50,8 @@ class Command(BaseCommand):
 
     def _seed(self) -> bool:
         ensure_groups()
-        Protocol.active()
+        Protocol.default()
+        _profiles()
         users = self._staff()
         if Location.objects.filter(name=LOCATIONS[0][0]).exists():
             # A clinic seeded before sessions existed in the demo gets them once.
@@ -131,6 +132,19 @@ FOLLOW_THE_PAIN = {**STANDARD_UNITS, "temporalis": 50, "occipitalis": 40, "trape
 GRID = [time(9 + i // 2, 30 * (i % 2)) for i in range(16)]  # 09:00 … 16:30
 
 
+def _profiles() -> dict[str, Protocol]:
+    """The two payer profiles of the demo beside the default PREEMPT one (made once, by name)."""
+    nice, _ = Protocol.objects.get_or_create(
+        name="NICE TA260",
+        defaults={"min_failed_preventives": 3, "review_after_sessions": 2, "response_threshold_pct": 30},
+    )
+    us, _ = Protocol.objects.get_or_create(
+        name="US payer",
+        defaults={"response_threshold_pct": 50, "response_metric": "migraine_days", "requires_authorization": True},
+    )
+    return {"nice": nice, "us": us}
+
+
 class SessionSeeder:
     """Sessions for the demo patients, written in bulk with no overlaps and inside working hours.
 
@@ -148,7 +162,9 @@ class SessionSeeder:
         self.events: list[AdverseEvent] = []
 
     def run(self) -> None:
-        protocol = Protocol.active()
+        protocol = Protocol.default()
+        # Some demo courses follow the other payers' profiles: every fifth NICE, every seventh the US payer's.
+        profiles = _profiles()
         length = timedelta(minutes=protocol.session_minutes)
         clinicians_at = {}
         for hours in WorkingHours.objects.select_related("clinician", "location"):
@@ -163,7 +179,8 @@ class SessionSeeder:
             clinician = clinicians_at[location][index % len(clinicians_at[location])]
             plan = index % 10
             if plan < 7:
-                course = Course(patient=patient, protocol=protocol)
+                on = profiles["nice"] if index % 5 == 1 else profiles["us"] if index % 7 == 3 else protocol
+                course = Course(patient=patient, protocol=on)
                 courses.append(course)
                 self._treated(patient, course, clinician, location, today, length, overdue=plan == 6)
             elif plan == 7:

@@ -22,10 +22,11 @@ from clinic.web.display import when_text
 from clinic.web.forms import OTHER_TIME, BookingForm, SlotPickForm, apply_domain_error, parse_day, slot_value
 from clinic.web.labels import label
 from clinic.web.views.common import Action, back
-from cycles import rules
+from cycles import booking, rules
 from cycles import selectors as cycle_selectors
 from scheduling import selectors as scheduling_selectors
 from scheduling import services
+from scheduling.models import Session
 
 NEARBY_SLOTS = 8  # offered first, nearest the target
 SLOT_DAYS = 7  # a week of free slots at a time
@@ -85,7 +86,8 @@ def _slot_page(request, *, patient, session):
     if not locations:
         messages.error(request, "No location is set up yet.")
         return redirect("web:patient", pk=patient.pk)
-    protocol = web_selectors.protocol()
+    course = cycle_selectors.active_course(patient=patient)
+    protocol = course.protocol if course is not None else web_selectors.protocol()
     location, target, clinician_id, due = _where_and_when(
         request, patient=patient, session=session, locations=locations, protocol=protocol
     )
@@ -103,6 +105,10 @@ def _slot_page(request, *, patient, session):
     clinicians = web_selectors.clinicians_at(location=location)
     names = {c.id: c for c in clinicians}
     free = scheduling_selectors.free_slots_for(location=location, start_date=first, end_date=last_day)
+    if not moving or session.kind == Session.Kind.TREATMENT:
+        # Only slots the course rules allow, asked as the planner asks: no proposal the booking would refuse.
+        allowed = booking.treatment_slot_filter(patient=patient, tz=location.zone, exclude=session)
+        free = [slot for slot in free if allowed(slot)]
     ranked = rules.rank_slots(slots=free, target=target, clinician_id=clinician_id) if target else free
     nearby = ranked[:NEARBY_SLOTS]
     clinician_qs = web_selectors.active_clinicians().filter(pk__in=list(names))

@@ -271,7 +271,7 @@ def late_adverse_event(request, pk):
     form = LateAdverseEventForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            treatments.adverse_events_record(session=session, events=[form.event()], by=request.user)
+            treatments.adverse_event_report(session=session, event=form.event(), by=request.user)
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:

@@ -18,11 +18,8 @@ MAX_WITHIN_DAYS = 366
 
 
 def _due_rows(within_days: int):
-    protocol = web_selectors.protocol()
-    return [
-        due_list.due_row(course, protocol=protocol)
-        for course in due_list.due_list(within_days=within_days, protocol=protocol)[:DUE_LIMIT]
-    ]
+    # protocols, zones, due courses with patient and protocol (the due list's own selector)
+    return [due_list.due_row(course) for course in due_list.due_list(within_days=within_days)[:DUE_LIMIT]]
 
 
 @require_GET

@@ -45,7 +45,7 @@ def test_a_front_desk_booking_and_the_planner_on_one_course_neither_deadlock_nor
     # on the course row); the planner held the course FOR UPDATE and then wanted the patient.
     location, (lee, patel) = clinic()
     course = treated_course(location=location, clinician=lee, treated_on=[LAST])
-    Protocol.active()
+    Protocol.default()
     ReminderPolicy.current()
     desk_has_patient, planner_has_course = threading.Event(), threading.Event()
     outcome, errors = {}, []

@@ -15,7 +15,7 @@ from cycles.flags import review_flag_resolve
 from cycles.models import ReviewFlag
 from scheduling.models import Session
 from tests.cycle import NEW_YORK, clinic, diary, treated_course
-from tests.factories import ClinicianFactory, SessionFactory, UserFactory
+from tests.factories import ClinicianFactory, DiaryEntryFactory, SessionFactory, UserFactory
 
 T1 = date(2026, 1, 6)
 
@@ -72,7 +72,10 @@ def test_scenario_a_no_benefit_is_flagged_once_after_the_third_cycle_is_assessed
     sweep_on(168 + 20)
     assert flags(course) == []
     diary(course.patient, day(168), [16])
-    assert sweep_on(168 + 28)["flags_opened"] == 1
+    # 28 diary days at no benefit, but the toxin is not at full effect until day 56 of the cycle.
+    assert sweep_on(168 + 28)["flags_opened"] == 0
+    assert sweep_on(168 + 55)["flags_opened"] == 0
+    assert sweep_on(168 + 56)["flags_opened"] == 1
     [flag] = ReviewFlag.objects.filter(course=course)
     assert (flag.kind, flag.cycle, flag.status, flag.patient_id) == ("no_benefit", 3, "open", course.patient_id)
     assert flag.details["baseline"] == 20.0
@@ -81,8 +84,8 @@ def test_scenario_a_no_benefit_is_flagged_once_after_the_third_cycle_is_assessed
     assert flag.details["threshold_pct"] == 30
     assert flag.details["diary_days"] == 28
     # Again, and again later in the cycle: still the one flag.
-    assert sweep_on(168 + 28)["flags_opened"] == 0
-    sweep_on(168 + 60)
+    assert sweep_on(168 + 56)["flags_opened"] == 0
+    sweep_on(168 + 70)
     assert flags(course) == [("no_benefit", 3, "open")]
 
 
@@ -119,12 +122,12 @@ def test_scenario_c_counts_from_a_booked_fourth_treatment(place):
 
 def test_scenario_d_after_continue_a_fourth_cycle_below_threshold_opens_a_new_flag(place):
     course = course_with(place, [18, 17, 16], treatments=3)
-    sweep_on(168 + 30)
+    sweep_on(168 + 60)
     flag = ReviewFlag.objects.get(course=course)
     clinician = UserFactory(role="clinician")
     review_flag_resolve(flag=flag, decision="continue", note="One more cycle.", resolved_by=clinician)
     # The resolved cycle-3 flag is not reopened by later sweeps.
-    sweep_on(168 + 40)
+    sweep_on(168 + 70)
     assert flags(course) == [("no_benefit", 3, "resolved")]
     location, lee = place
     SessionFactory(
@@ -139,7 +142,9 @@ def test_scenario_d_after_continue_a_fourth_cycle_below_threshold_opens_a_new_fl
     sweep_on(252 + 10)  # the fourth cycle is not assessed yet
     assert flags(course) == [("no_benefit", 3, "resolved")]
     diary(course.patient, day(252), [16])
-    sweep_on(252 + 28)
+    sweep_on(252 + 28)  # assessed, not final yet
+    assert flags(course) == [("no_benefit", 3, "resolved")]
+    sweep_on(252 + 56)
     assert flags(course) == [("no_benefit", 3, "resolved"), ("no_benefit", 4, "open")]
     new = ReviewFlag.objects.get(course=course, cycle=4)
     assert new.details["cycle_headache_days_per_28"] == 16.0
@@ -148,9 +153,9 @@ def test_scenario_d_after_continue_a_fourth_cycle_below_threshold_opens_a_new_fl
 def test_a_resolved_stop_stops_the_course_and_cancels_its_upcoming_sessions(place):
     location, lee = place
     course = course_with(place, [18, 17, 16], treatments=3)
-    sweep_on(168 + 30)
+    sweep_on(168 + 60)
     flag = ReviewFlag.objects.get(course=course)
-    with time_machine.travel(on(168 + 31), tick=False):
+    with time_machine.travel(on(168 + 61), tick=False):
         upcoming = SessionFactory(
             patient=course.patient, course=course, clinician=lee, location=location, start=on(252, 9)
         )
@@ -165,13 +170,45 @@ def test_a_resolved_stop_stops_the_course_and_cancels_its_upcoming_sessions(plac
     assert ReviewFlag.objects.filter(course=course).count() == 1
 
 
-def test_episodic_conversion_is_flagged_after_three_periods_below_15(place):
+def test_episodic_conversion_is_flagged_after_84_gap_free_days_below_15(place):
     location, lee = place
     course = treated_course(location=location, clinician=lee, treated_on=[T1])
     diary(course.patient, day(-84), [20, 20, 20])
-    diary(course.patient, T1, [12, 10, 9])
+    diary(course.patient, T1, [12, 12, 12])
     sweep_on(84)
     assert flags(course) == [("episodic_conversion", 1, "open")]
+
+
+def test_short_diary_periods_with_gaps_are_no_episodic_conversion(place):
+    location, lee = place
+    course = treated_course(location=location, clinician=lee, treated_on=[T1])
+    diary(course.patient, day(-84), [20, 20, 20])
+    for k in range(3):
+        diary(course.patient, day(28 * k), [2], days=7)  # 7 days a month: low, but mostly gaps
+    sweep_on(84)
+    assert flags(course, "episodic_conversion") == []
+
+
+def test_medication_overuse_is_flagged_and_shown_on_eligibility(place, clinician_client):
+    location, lee = place
+    course = treated_course(location=location, clinician=lee, treated_on=[T1])
+    for k in range(3):
+        start = day(28 * k - 84)
+        DiaryEntryFactory(
+            patient=course.patient,
+            period_start=start,
+            period_end=start + timedelta(days=27),
+            headache_days=20,
+            migraine_days=10,
+            acute_medication_days=12,
+        )
+    sweep_on(10)
+    assert flags(course, "medication_overuse") == [("medication_overuse", 1, "open")]
+    with time_machine.travel(on(10), tick=False):
+        eligibility = clinician_client.get(f"/api/v1/patients/{course.patient_id}/eligibility/").json()
+    assert eligibility["medication_overuse"] is True, eligibility
+    assert eligibility["acute_medication_days_per_28"] == 12.0
+    assert any("Medication overuse" in reason for reason in eligibility["reasons"])
 
 
 def test_the_overdue_sweep_flags_a_course_past_its_window_with_nothing_booked(place):
@@ -203,7 +240,7 @@ def test_overdue_uses_the_local_date_of_the_location(db):
 def test_chunked_sweeps_see_every_course(place):
     location, lee = place
     courses = [course_with(place, [18, 17, 16], treatments=3) for _ in range(7)]
-    with time_machine.travel(on(168 + 30), tick=False):
+    with time_machine.travel(on(168 + 60), tick=False):
         assert review.responses_sweep(chunk_size=3) == {"courses": 7, "flags_opened": 7}
         assert review.responses_sweep(chunk_size=3) == {"courses": 7, "flags_opened": 0}
     assert sorted(ReviewFlag.objects.values_list("course_id", flat=True)) == sorted(c.pk for c in courses)
@@ -212,7 +249,7 @@ def test_chunked_sweeps_see_every_course(place):
 
 def test_recording_a_diary_entry_reviews_the_patient(place, clinician_client, django_capture_on_commit_callbacks):
     course = course_with(place, [18, 17], treatments=3)
-    with time_machine.travel(on(168 + 30), tick=False), django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(on(168 + 60), tick=False), django_capture_on_commit_callbacks(execute=True):
         response = clinician_client.post(
             f"/api/v1/patients/{course.patient_id}/diary/",
             {

@@ -137,7 +137,7 @@ def test_the_sweep_leaves_a_course_with_an_open_auto_booking_failed_flag_to_the_
 
 def test_with_auto_book_off_nothing_is_booked_and_the_course_is_on_the_due_list(setting, front_desk_client):
     _, _, _, course = setting
-    Protocol.objects.filter(is_active=True).update(auto_book=False)
+    Protocol.objects.filter(is_default=True).update(auto_book=False)
     assert planner.course_plan_next(course_id=course.pk).outcome == "skipped"
     assert planner.plan_sweep()["booked"] == 0
     assert _booked(course) == []

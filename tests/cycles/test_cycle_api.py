@@ -100,7 +100,7 @@ def test_a_patient_with_an_open_no_benefit_flag_can_still_be_booked(front_desk_c
         },
     )
     assert response.status_code == 201, response.content
-    assert response.json()["review_required"] is True
+    assert "review_required" not in response.json()  # front desk learns nothing of the review
 
 
 # --- the due list -----------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def test_the_due_list_needs_a_login(anon_client, db):
 
 
 def test_the_due_list_follows_the_protocol(front_desk_client, due_setting):
-    Protocol.objects.filter(is_active=True).update(min_interval_days=70, interval_days=70, window_days=7)
+    Protocol.objects.filter(is_default=True).update(min_interval_days=70, interval_days=70, window_days=7)
     body = front_desk_client.get("/api/v1/due/?within_days=2").json()
     rows = {r["course"]: r for r in body["results"]}
     edge = rows[str(due_setting["edge_out"].pk)]

@@ -19,7 +19,7 @@ MONDAY = date(2027, 1, 4)
 
 @pytest.fixture
 def checked_in(patient, clinician, location):
-    course = Course.objects.create(patient=patient, protocol_id=Protocol.active().id)
+    course = Course.objects.create(patient=patient, protocol_id=Protocol.default().id)
     return SessionFactory(
         patient=patient,
         course=course,
@@ -72,11 +72,28 @@ def test_more_than_max_units_is_a_dose_limit_and_nothing_is_written(checked_in, 
     assert not TreatmentRecord.objects.exists()
 
 
+HISTORY = "Imported from the referring clinic's records."
+
+
 def test_over_400_units_within_90_days_is_a_dose_limit(patient, clinician, location, clinician_user, checked_in):
     record_past(
-        patient, clinician, location, date(2026, 10, 7), clinician_user, units_by_muscle={**STANDARD, "trapezius": 70}
+        patient,
+        clinician,
+        location,
+        date(2026, 10, 7),
+        clinician_user,
+        units_by_muscle={**STANDARD, "trapezius": 70},
+        deviation_reason=HISTORY,
     )
-    record_past(patient, clinician, location, date(2026, 12, 1), clinician_user, units_by_muscle={"temporalis": 60})
+    record_past(
+        patient,
+        clinician,
+        location,
+        date(2026, 12, 1),
+        clinician_user,
+        units_by_muscle={"temporalis": 60},
+        deviation_reason=HISTORY,
+    )
     # 195 (89 days before) + 60 + 155 = 410 U inside one 90-day window.
     with pytest.raises(RuleViolation) as error:
         complete(checked_in, clinician_user)
@@ -86,9 +103,23 @@ def test_over_400_units_within_90_days_is_a_dose_limit(patient, clinician, locat
 
 def test_a_treatment_90_days_earlier_falls_outside_the_window(patient, clinician, location, clinician_user, checked_in):
     record_past(
-        patient, clinician, location, date(2026, 10, 6), clinician_user, units_by_muscle={**STANDARD, "trapezius": 70}
+        patient,
+        clinician,
+        location,
+        date(2026, 10, 6),
+        clinician_user,
+        units_by_muscle={**STANDARD, "trapezius": 70},
+        deviation_reason=HISTORY,
     )
-    record_past(patient, clinician, location, date(2026, 12, 1), clinician_user, units_by_muscle={"temporalis": 60})
+    record_past(
+        patient,
+        clinician,
+        location,
+        date(2026, 12, 1),
+        clinician_user,
+        units_by_muscle={"temporalis": 60},
+        deviation_reason=HISTORY,
+    )
     assert complete(checked_in, clinician_user).status == Session.Status.COMPLETED
 
 
@@ -385,3 +416,18 @@ def test_the_response_endpoint_uses_the_completed_treatments(
     cycles = response.json()["cycles"]
     assert [c["session"] for c in cycles] == [str(past.id)]
     assert cycles[0]["treated_on"] == "2026-10-13"
+
+
+def test_the_preempt_template_is_design_md_s_155_units_at_31_sites():
+    # DESIGN.md §2: corrugator 2 sites/10 U, procerus 1/5, frontalis 4/20, temporalis 8/40, occipitalis 6/30,
+    # cervical paraspinal 4/20, trapezius 6/30. Every other test imports TreatmentRecord.STANDARD_UNITS.
+    assert TreatmentRecord.STANDARD_UNITS == {
+        "corrugator": 10,
+        "procerus": 5,
+        "frontalis": 20,
+        "temporalis": 40,
+        "occipitalis": 30,
+        "cervical_paraspinal": 20,
+        "trapezius": 30,
+    }
+    assert sum(TreatmentRecord.STANDARD_UNITS.values()) == 155

@@ -24,7 +24,6 @@ def calendar(*, hours_of=(LEE, PATEL), busy=None, patient_busy=None) -> PlannerC
     return PlannerCalendar(
         location_id="loc",
         tz=NEW_YORK,
-        length=timedelta(minutes=30),
         calendar=Calendar(
             hours=slots.expand_hours(rules=rules, start_date=DAYS[0], end_date=DAYS[1], tz=NEW_YORK),
             busy=busy or {},
@@ -39,7 +38,9 @@ def local(slot) -> tuple:
 
 
 def place(cal: PlannerCalendar, patient, clinician=LEE):
-    return cal.place(target=TARGET, clinician_id=clinician, patient_id=patient, days=DAYS, now=NOW)
+    return cal.place(
+        target=TARGET, clinician_id=clinician, patient_id=patient, days=DAYS, now=NOW, length=timedelta(minutes=30)
+    )
 
 
 def test_the_target_is_taken_when_free_at_the_same_local_time_across_dst():
@@ -78,5 +79,12 @@ def test_slots_before_now_are_never_offered():
     last_day = DAYS[1]
     now = datetime.combine(last_day, time(10, 40), tzinfo=NEW_YORK).astimezone(UTC)
     cal = calendar(hours_of=(PATEL,))
-    slot = cal.place(target=TARGET, clinician_id=LEE, patient_id=uuid4(), days=(last_day, last_day), now=now)
+    slot = cal.place(
+        target=TARGET,
+        clinician_id=LEE,
+        patient_id=uuid4(),
+        days=(last_day, last_day),
+        now=now,
+        length=timedelta(minutes=30),
+    )
     assert local(slot) == (PATEL, last_day, time(11))
