@@ -43,6 +43,8 @@ seed: migrate
 
 # Web (gunicorn), a Celery worker and beat, on SQLite and the filesystem broker.
 # Ctrl-C stops all three.
+# Links in messages point at the address served here unless SITE_URL says otherwise.
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: seed assets
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "CycleDesk on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"

@@ -67,8 +67,16 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-cycledesk-do-not-use-in-production-0123456789"
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The public base URL of links in messages. Unset, it is the address served here: `make run`
+# exports http://$(HOST):$(PORT), so links follow `make run PORT=9000`; else port $PORT.
+SITE_URL = (env_str("SITE_URL", "") or f"http://127.0.0.1:{env_int('PORT', 8000)}").rstrip("/")
 CLINIC_NAME = env_str("CLINIC_NAME", "CycleDesk Clinic")
+# The clinic's logo on every staff and patient page: a path under the static files
+# (e.g. "web/clinic-logo.svg") or an https:// URL the clinic hosts; empty for none.
+CLINIC_LOGO = env_str("CLINIC_LOGO", "web/cycledesk-logo.svg")
+# The number patients are told to call when a link no longer works and the link names
+# no location (diary links); a location's own phone is used when it has one.
+CLINIC_PHONE = env_str("CLINIC_PHONE", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -118,6 +126,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
             ],
+            # The web UI's filters (human labels, local times, phones) in every template.
+            "builtins": ["clinic.web.filters"],
         },
     },
 ]
@@ -210,6 +220,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Browser libraries come from npm (package.json; `npm ci` in the Makefile), served by
 # staticfiles under vendor/, never from a CDN at run time.
 STATICFILES_DIRS += [
+    ("vendor/pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
     ("vendor/chartjs-plugin-annotation", BASE_DIR / "node_modules" / "chartjs-plugin-annotation" / "dist"),

@@ -1,3 +1,5 @@
+from datetime import date, timedelta
+
 from django import forms
 
 from patients.models import DiaryEntry
@@ -9,8 +11,12 @@ class SessionActionForm(forms.Form):
 
 
 class DiaryForm(forms.Form):
-    period_start = forms.DateField(label="First day of the period", widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label="Last day of the period", widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = forms.DateField(
+        label="First day of the period", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    period_end = forms.DateField(
+        label="Last day of the period", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     headache_days = forms.IntegerField(label="Days with a headache", min_value=0, max_value=31)
     migraine_days = forms.IntegerField(label="Of those, days with a migraine", min_value=0, max_value=31)
     acute_medication_days = forms.IntegerField(
@@ -23,3 +29,8 @@ class DiaryForm(forms.Form):
         if start and end and (end - start).days + 1 > DiaryEntry.MAX_PERIOD_DAYS:
             self.add_error("period_end", f"A period is at most {DiaryEntry.MAX_PERIOD_DAYS} days.")
         return data
+
+
+def last_four_weeks(today: date) -> dict:
+    """The 28 days up to yesterday, as the diary form's initial period."""
+    return {"period_start": today - timedelta(days=28), "period_end": today - timedelta(days=1)}

@@ -8,8 +8,8 @@ def _sessions_booked(sender, *, sessions, now, **kwargs) -> None:
     outbox.sessions_booked(sessions=sessions, now=now)
 
 
-def _session_changed(sender, *, session, event, **kwargs) -> None:
-    outbox.session_changed(session=session, event=event)
+def _session_changed(sender, *, session, event, undoable=False, **kwargs) -> None:
+    outbox.session_changed(session=session, event=event, undoable=undoable)
 
 
 def connect() -> None:

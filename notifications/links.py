@@ -21,7 +21,11 @@ _SALT = "notifications.patient-link"
 
 
 class LinkGone(Exception):
-    """Expired or already used: the page answers 410."""
+    """Expired or already used: the page answers 410 (with the link, when known, for the clinic's phone)."""
+
+    def __init__(self, why: str, link: "PatientLink | None" = None):
+        super().__init__(why)
+        self.link = link
 
 
 class LinkInvalid(Exception):
@@ -78,16 +82,21 @@ def resolve(token: str, *, kind: str) -> PatientLink:
     try:
         key = _signer().unsign(token, max_age=max_age)
     except signing.SignatureExpired:
-        raise LinkGone("expired") from None
+        # Genuine but too old: the row is still looked up, so the page can give the clinic's number.
+        raise LinkGone("expired", _link(_signer().unsign(token), kind)) from None
     except signing.BadSignature:
         raise LinkInvalid("bad signature") from None
-    link = (
+    link = _link(key, kind)
+    if link is None:
+        raise LinkInvalid("no such link")
+    if link.used_at is not None:
+        raise LinkGone("used", link)
+    return link
+
+
+def _link(key: str, kind: str) -> PatientLink | None:
+    return (
         PatientLink.objects.select_related("patient", "session", "session__location", "session__clinician")
         .filter(key=key, kind=kind)
         .first()
     )
-    if link is None:
-        raise LinkInvalid("no such link")
-    if link.used_at is not None:
-        raise LinkGone("used")
-    return link

@@ -1,13 +1,15 @@
 """Patient link pages (no login): GET shows, POST acts once; used or expired → 410."""
 
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.db import transaction
-from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
 from clinic.errors import DomainError
 from notifications import links
-from notifications.forms import DiaryForm, SessionActionForm
+from notifications.forms import DiaryForm, SessionActionForm, last_four_weeks
 from notifications.models import PatientLink
 from notifications.rendering import when_context
 from patients import services as patient_services
@@ -17,17 +19,32 @@ from scheduling.models import Session
 CANCEL_REASON = "Cancelled by the patient from their link."
 
 
+class _Invalid(Exception):
+    pass
+
+
 def _resolve(token: str, kind: str):
     try:
-        return links.resolve(token, kind=kind), None
+        return links.resolve(token, kind=kind), None, None
     except links.LinkInvalid:
-        raise Http404("No such link.") from None
+        raise _Invalid from None
     except links.LinkGone as exc:
-        return None, str(exc)
+        return None, str(exc), exc.link
 
 
-def _gone(request, why: str):
-    return render(request, "notifications/link_gone.html", {"why": why}, status=410)
+def _phone_for(link: PatientLink | None) -> str:
+    """The number to call: the session's location's, else the clinic's (CLINIC_PHONE)."""
+    if link is not None and link.session_id and link.session.location.phone:
+        return link.session.location.phone
+    return settings.CLINIC_PHONE
+
+
+def _gone(request, why: str, link: PatientLink | None = None):
+    return render(request, "notifications/link_gone.html", {"why": why, "phone": _phone_for(link)}, status=410)
+
+
+def _not_found(request):
+    return render(request, "notifications/link_invalid.html", {"phone": settings.CLINIC_PHONE}, status=404)
 
 
 def _session_context(link: PatientLink, **extra) -> dict:
@@ -40,6 +57,7 @@ def _session_context(link: PatientLink, **extra) -> dict:
         and session.start > timezone.now(),
         **when_context(session.start, session.location.zone),
         "location_name": session.location.name,
+        "phone": _phone_for(link),
         **extra,
     }
 
@@ -53,9 +71,12 @@ def _use(link: PatientLink, action: str) -> bool:
 
 
 def session_link(request, token: str):
-    link, gone = _resolve(token, PatientLink.Kind.SESSION)
+    try:
+        link, gone, known = _resolve(token, PatientLink.Kind.SESSION)
+    except _Invalid:
+        return _not_found(request)
     if gone:
-        return _gone(request, gone)
+        return _gone(request, gone, known)
     if request.method != "POST":
         return render(request, "notifications/link_session.html", _session_context(link, form=SessionActionForm()))
     form = SessionActionForm(request.POST)
@@ -70,7 +91,7 @@ def session_link(request, token: str):
     try:
         with transaction.atomic():
             if not _use(link, action):
-                return _gone(request, "used")
+                return _gone(request, "used", link)
             if action == "confirm":
                 session = scheduling_services.session_confirm(session=link.session, by=None)
             else:
@@ -85,19 +106,26 @@ def session_link(request, token: str):
 
 
 def diary_link(request, token: str):
-    link, gone = _resolve(token, PatientLink.Kind.DIARY)
+    try:
+        link, gone, known = _resolve(token, PatientLink.Kind.DIARY)
+    except _Invalid:
+        return _not_found(request)
     if gone:
-        return _gone(request, gone)
+        return _gone(request, gone, known)
     context = {"link": link, "first_name": link.patient.given_name}
     if request.method != "POST":
-        return render(request, "notifications/link_diary.html", {**context, "form": DiaryForm()})
+        # The monthly request asks about the last four weeks: that period, filled in, in the patient's zone.
+        today = timezone.now().astimezone(ZoneInfo(link.patient.time_zone)).date()
+        return render(
+            request, "notifications/link_diary.html", {**context, "form": DiaryForm(initial=last_four_weeks(today))}
+        )
     form = DiaryForm(request.POST)
     if not form.is_valid():
         return render(request, "notifications/link_diary.html", {**context, "form": form}, status=400)
     try:
         with transaction.atomic():
             if not _use(link, "diary"):
-                return _gone(request, "used")
+                return _gone(request, "used", link)
             patient_services.diary_entry_create(
                 patient=link.patient, recorded_by=None, source="patient", **form.cleaned_data
             )

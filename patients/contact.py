@@ -17,3 +17,16 @@ def normalise_phone(raw: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValidationError("This phone number is not valid.", code="invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    """For reading: national form for numbers of DEFAULT_PHONE_REGION ("(212) 555-0142"), else international."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == settings.DEFAULT_PHONE_REGION:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

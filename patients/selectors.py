@@ -2,7 +2,7 @@ import re
 
 import phonenumbers
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from patients import response
 from patients.models import DiaryEntry, Patient
@@ -27,13 +27,29 @@ def _phone_match(query: str) -> Q | None:
     return match
 
 
+def _exact_mrn_first(patients: QuerySet[Patient], query: str) -> QuerySet[Patient]:
+    if not query:
+        return patients
+    rank = Case(When(mrn__iexact=query, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return patients.annotate(mrn_rank=rank).order_by("mrn_rank", "family_name", "given_name", "mrn")
+
+
 def patient_search(*, query: str = "") -> QuerySet[Patient]:
-    """A phone number in any form, or else every term must match a name, the MRN, the email or the phone digits."""
+    """A phone number in any form, "family, given" as lists print names, or else every term must match
+    a name, the MRN, the email or the phone digits. A patient whose MRN is exactly the query comes first."""
     patients = Patient.objects.all()
     query = query.strip()
     phone = _phone_match(query)
     if phone is not None:
-        return patients.filter(phone | Q(mrn__icontains=query))
+        return _exact_mrn_first(patients.filter(phone | Q(mrn__icontains=query)), query)
+    if "," in query:
+        family, _, given = (part.strip() for part in query.partition(","))
+        if family:
+            patients = patients.filter(family_name__icontains=family)
+        for term in given.split():
+            patients = patients.filter(given_name__icontains=term)
+        return patients
+    patients = _exact_mrn_first(patients, query)
     for term in query.split():
         match = (
             Q(given_name__icontains=term)

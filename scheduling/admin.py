@@ -1,17 +1,45 @@
-from django.contrib import admin
+from zoneinfo import available_timezones
 
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from patients.contact import normalise_phone
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
+
+ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones()) if "/" in zone]
+
+
+class LocationForm(forms.ModelForm):
+    """Time zones picked from the IANA names; the phone read like a patient's (E.164)."""
+
+    time_zone = forms.ChoiceField(choices=ZONE_CHOICES)
+
+    class Meta:
+        model = Location
+        fields = ["name", "time_zone", "phone"]
+
+    def clean_phone(self):
+        try:
+            return normalise_phone(self.cleaned_data["phone"])
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
 
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
-    list_display = ["name", "time_zone"]
+    form = LocationForm
+    list_display = ["name", "time_zone", "phone"]
     search_fields = ["name"]
 
 
 class WorkingHoursInline(admin.TabularInline):
+    """The clinician's week in one form: a row per weekday (by name) and location."""
+
     model = WorkingHours
     extra = 0
+    fields = ["weekday", "location", "start_time", "end_time"]
+    ordering = ["weekday", "start_time"]
 
 
 class TimeOffInline(admin.TabularInline):

@@ -13,6 +13,7 @@ class Location(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
     time_zone = models.CharField(max_length=64)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164; shown to patients whose link no longer works")
 
     class Meta:
         ordering = ["name"]
@@ -44,10 +45,19 @@ class Clinician(models.Model):
 class WorkingHours(models.Model):
     """A clinician's hours at a location on one weekday, in that location's wall-clock time."""
 
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="working_hours")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="working_hours")
-    weekday = models.PositiveSmallIntegerField(help_text="0 = Monday")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, help_text="0 = Monday")
     start_time = models.TimeField()
     end_time = models.TimeField()
 

@@ -1,23 +1,32 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clinic.web import views
+from clinic.web.views import booking, calendar, clinical, home, patients, sessions
 
 app_name = "web"
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("", views.home, name="home"),
-    path("day/", views.day_view, name="day"),
-    path("patients/", views.patient_search, name="patient_search"),
-    path("patients/<uuid:pk>/", views.patient_detail, name="patient"),
-    path("patients/<uuid:pk>/book/", views.book, name="book"),
-    path("patients/<uuid:pk>/response/", views.patient_response, name="response"),
-    path("sessions/<uuid:pk>/reschedule/", views.reschedule, name="reschedule"),
-    path("sessions/<uuid:pk>/complete/", views.complete, name="complete"),
-    path("sessions/<uuid:pk>/<str:action>/", views.session_action, name="session_action"),
-    path("due/", views.due, name="due"),
-    path("review/", views.review_queue, name="review_queue"),
-    path("review/<uuid:pk>/resolve/", views.resolve_flag, name="resolve_flag"),
+    path("", home.home, name="home"),
+    path("day/", calendar.day_view, name="day"),
+    path("week/", calendar.week_view, name="week"),
+    path("calendar/changes/", calendar.calendar_changes, name="calendar_changes"),
+    path("calendar/book/", calendar.slot_book, name="slot_book"),
+    path("patients/", patients.patient_search, name="patient_search"),
+    path("patients/new/", patients.patient_create, name="patient_create"),
+    path("patients/<uuid:pk>/", patients.patient_detail, name="patient"),
+    path("patients/<uuid:pk>/edit/", patients.patient_edit, name="patient_edit"),
+    path("patients/<uuid:pk>/book/", booking.book, name="book"),
+    path("patients/<uuid:pk>/response/", clinical.patient_response, name="response"),
+    path("patients/<uuid:pk>/treatments/", clinical.treatment_history, name="treatments"),
+    path("sessions/<uuid:pk>/reschedule/", booking.reschedule, name="reschedule"),
+    path("sessions/<uuid:pk>/complete/", clinical.complete, name="complete"),
+    path("sessions/<uuid:pk>/adverse-event/", clinical.late_adverse_event, name="late_adverse_event"),
+    path("sessions/<uuid:pk>/cancel/", sessions.session_cancel, name="session_cancel"),
+    path("sessions/<uuid:pk>/undo-cancel/", sessions.session_cancel_undo, name="session_cancel_undo"),
+    path("sessions/<uuid:pk>/<str:action>/", sessions.session_action, name="session_action"),
+    path("due/", home.due, name="due"),
+    path("review/", clinical.review_queue, name="review_queue"),
+    path("review/<uuid:pk>/resolve/", clinical.resolve_flag, name="resolve_flag"),
 ]

@@ -12,10 +12,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.errors import Conflict
 from notifications.models import Notification, ReminderPolicy
 from patients.models import Patient
 from scheduling.events import SessionEvent
 from scheduling.models import Session
+from scheduling.services import CANCEL_UNDO
 
 Purpose = Notification.Purpose
 Channel = Notification.Channel
@@ -100,7 +102,7 @@ def enqueue_on_commit(ids: list[UUID]) -> None:
         transaction.on_commit(lambda: [deliver.delay(str(i)) for i in ids])
 
 
-def session_changed(*, session: Session, event: SessionEvent) -> None:
+def session_changed(*, session: Session, event: SessionEvent, undoable: bool = False) -> None:
     """Called (through `scheduling.events`) by the scheduling services inside their transaction.
 
     booked: a booking confirmation (due now, by email if the patient consents to
@@ -108,17 +110,29 @@ def session_changed(*, session: Session, event: SessionEvent) -> None:
     rescheduled: pending rows made for the old start are skipped
     (`session_rescheduled`); a reschedule notice and the new reminders are made.
     cancelled: every pending row of the session is skipped (`session_cancelled`)
-    and a cancellation notice is made.
+    and a cancellation notice is made; due at once, or after CANCEL_UNDO when staff
+    may still undo the cancellation (`undoable`).
+    restored (the undo): the held notice is withdrawn and the rows the cancellation
+    skipped are pending again; a notice already sent or being sent refuses the undo.
     """
     now = timezone.now()
     if event == SessionEvent.BOOKED:
         sessions_booked(sessions=[session], now=now)
         return
+    if event == SessionEvent.RESTORED:
+        _cancellation_withdraw(session, now)
+        return
     pending = Notification.objects.filter(session_id=session.id, status=Status.PENDING)
     channel = preferred_channel(session.patient)
     if event == SessionEvent.CANCELLED:
         pending.update(status=Status.SKIPPED, skip_reason="session_cancelled", updated_at=now)
-        rows = [_session_row(session, Purpose.CANCELLATION, channel, now, keyed_by_start=False)]
+        row = _session_row(
+            session, Purpose.CANCELLATION, channel, now + CANCEL_UNDO if undoable else now, keyed_by_start=False
+        )
+        if undoable:
+            # A session cancelled more than once (cancel, undo, cancel) gets a notice per cancellation.
+            row.dedupe_key = key(row.dedupe_key, stamp(now))
+        rows = [row]
     elif event == SessionEvent.RESCHEDULED:
         if session.status not in WAITING_STATUSES or session.start <= now:
             return
@@ -130,6 +144,27 @@ def session_changed(*, session: Session, event: SessionEvent) -> None:
     else:
         raise ValueError(f"unknown session event {event!r}")
     _insert_and_send(rows, now)
+
+
+def _cancellation_withdraw(session: Session, now: datetime) -> None:
+    notices = Notification.objects.filter(session_id=session.id, purpose=Purpose.CANCELLATION)
+    if notices.filter(status__in=(Status.SENDING, Status.SENT)).exists():
+        raise Conflict(
+            "The patient has already been sent the cancellation: book the session again instead.",
+            code="invalid_transition",
+        )
+    # The compare-and-swap on pending keeps a delivery that claims the notice now from racing the undo.
+    notices.filter(status=Status.PENDING).update(
+        status=Status.SKIPPED, skip_reason="session_not_cancelled", updated_at=now
+    )
+    if notices.filter(status__in=(Status.SENDING, Status.SENT)).exists():
+        raise Conflict(
+            "The patient has already been sent the cancellation: book the session again instead.",
+            code="invalid_transition",
+        )
+    Notification.objects.filter(session_id=session.id, status=Status.SKIPPED, skip_reason="session_cancelled").exclude(
+        purpose=Purpose.CANCELLATION
+    ).update(status=Status.PENDING, skip_reason="", updated_at=now)
 
 
 def sessions_booked(*, sessions: list[Session], now: datetime | None = None) -> None:

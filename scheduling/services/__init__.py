@@ -10,7 +10,16 @@ from scheduling.services.booking import (
     session_reschedule,
     session_save,
 )
-from scheduling.services.lifecycle import session_cancel, session_check_in, session_confirm, session_no_show
+from scheduling.services.lifecycle import (
+    CANCEL_UNDO,
+    action_problem,
+    session_cancel,
+    session_cancel_undo,
+    session_check_in,
+    session_confirm,
+    session_no_show,
+    undo_deadline,
+)
 from scheduling.services.setup import (
     clinician_create,
     clinician_update,
@@ -25,6 +34,8 @@ from scheduling.services.transitions import ALLOWED_FROM, locked, require
 
 __all__ = [
     "ALLOWED_FROM",
+    "CANCEL_UNDO",
+    "action_problem",
     "check_free",
     "check_override",
     "check_start",
@@ -37,6 +48,7 @@ __all__ = [
     "require",
     "session_book",
     "session_cancel",
+    "session_cancel_undo",
     "session_check_in",
     "session_confirm",
     "session_no_show",
@@ -45,6 +57,7 @@ __all__ = [
     "session_save",
     "time_off_create",
     "time_off_delete",
+    "undo_deadline",
     "working_hours_create",
     "working_hours_delete",
 ]

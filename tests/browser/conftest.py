@@ -5,6 +5,7 @@ check must be told that the ORM calls made here (test data, assertions) are fine
 """
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,3 +88,63 @@ def log_in(page, username: str, password: str = "pw-for-tests-1") -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/")
+
+
+# --- every page a browser test shows is checked the same way --------------------------------------
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+# Internal codes that must never reach a page, and the look of a Python dict or list printed raw.
+INTERNAL_CODES = re.compile(r"non_responder|insufficient_data|no_benefit|session_rescheduled|too_late")
+REPR = re.compile(r"\{'[^']*': |\[\{'|\['[^']*'(, '|\])|&#x27;[a-z_]+&#x27;: ")
+SNAKE = re.compile(r"(?<![\w@./:-])[a-z]+(?:_[a-z0-9]+)+(?![\w@.-])")
+
+
+def check_page(page, name: str | None = None) -> None:
+    """axe-core finds no violation of any impact, no internal code or repr is in the HTML, and no
+    snake_case code is in the text a user reads; then the screenshot, if named."""
+    html = page.content()  # before axe's own script is added to the page
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    violations = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    assert violations == [], f"{page.url}: axe found\n" + "\n".join(violations)
+    # axe's own script stays in the page after a check; data islands (json_script) have an id and stay.
+    html = re.sub(r"<script(?![^>]*\bid=)[^>]*>.*?</script>", "", html, flags=re.S)
+    assert not INTERNAL_CODES.search(html), (page.url, INTERNAL_CODES.search(html).group(0))
+    assert not REPR.search(html), (page.url, REPR.search(html).group(0))
+    text = page.evaluate("() => document.body.innerText")
+    assert not SNAKE.search(text), (page.url, SNAKE.search(text).group(0))
+    if name:
+        screenshot(page, name)
+
+
+OVERFLOW_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  const cut = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.position === 'fixed') continue;
+    let inside = false;
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      const overflow = getComputedStyle(p).overflowX;
+      if (overflow === 'auto' || overflow === 'scroll') { inside = true; break; }
+    }
+    if (!inside && box.right > width + 1) {
+      cut.push(`${el.tagName.toLowerCase()}.${el.className} ends at ${Math.round(box.right)}`);
+    }
+  }
+  return {cut, scroll: document.documentElement.scrollWidth, width};
+}"""
+
+
+def assert_fits_the_phone(page) -> None:
+    """Nothing is cut off at the phone's width: no element ends past the viewport unless it is inside a
+    box that scrolls sideways (the calendar's columns), and the page itself does not scroll sideways."""
+    found = page.evaluate(OVERFLOW_JS)
+    assert found["cut"] == [], (page.url, found["cut"][:5])
+    assert found["scroll"] <= found["width"], (page.url, found)

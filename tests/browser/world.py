@@ -112,3 +112,11 @@ def non_responder(world: World):
         details={"baseline": 20.0, "headache_days_per_28": 17.0, "reduction_pct": 15.0, "threshold_pct": 30},
     )
     return patient, flag
+
+
+def flagged(world: World, kind: str, cycle: int, details: dict, given: str, family: str, clinician=None):
+    """A patient treated once by `clinician` (Dr Lee by default) with an open flag of `kind`."""
+    patient = PatientFactory(given_name=given, family_name=family, mrn=f"MRN-{family.upper()}")
+    course = CourseFactory(patient=patient)
+    world.treated(patient, clinician or world.lee, at(date(2026, 12, 7), 9), course=course)
+    return patient, ReviewFlagFactory(course=course, kind=kind, cycle=cycle, details=details)

@@ -83,6 +83,7 @@ def test_the_web_booking_form_obeys_the_added_rule(course, later, unlucky, clien
             "clinician": str(last.clinician_id),
             "on_date": THIRTEENTH.isoformat(),
             "at_time": "09:00",
+            "slot": "other",
             "kind": "treatment",
         },
     )

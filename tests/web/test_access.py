@@ -104,7 +104,10 @@ def clinical_patient(clinician, location):
     )
     AdverseEvent.objects.create(patient=patient, session=done, kind="ptosis", severity="mild", note="ADVERSENOTESECRET")
     ReviewFlagFactory(
-        course=done.course, kind=ReviewFlag.Kind.NO_BENEFIT, details={"marker": "FLAGDETAILSECRET"}, cycle=1
+        course=done.course,
+        kind=ReviewFlag.Kind.NO_BENEFIT,
+        details={"baseline": 87.6, "cycle_headache_days_per_28": 80.1, "reduction_pct": 8.6, "threshold_pct": 30},
+        cycle=1,
     )
     upcoming = SessionFactory(
         patient=patient,
@@ -118,7 +121,7 @@ def clinical_patient(clinician, location):
     return patient, done, upcoming
 
 
-MARKERS = ["LOTSECRET77", "TREATMENTNOTESECRET", "ADVERSENOTESECRET", "FLAGDETAILSECRET"]
+MARKERS = ["LOTSECRET77", "TREATMENTNOTESECRET", "ADVERSENOTESECRET", "87.6"]
 CLINICAL_WORDS = re.compile(
     r"\b(headache|migraine|diary|adverse|units?|lot|injection|treatment record|no benefit|no_benefit|flag|baseline)\b",
     re.IGNORECASE,
@@ -160,4 +163,6 @@ def test_front_desk_pages_never_show_clinical_data(desk, doctor, clinical_patien
         assert not CLINICAL_WORDS.search(text), (url, CLINICAL_WORDS.search(text))
     # The same markers are on the clinician's page: the check above can see them.
     clinical = doctor.get(f"/patients/{patient.id}/response/").content.decode()
-    assert "FLAGDETAILSECRET" in clinical
+    assert "vs baseline 87.6" in clinical
+    history = doctor.get(f"/patients/{patient.id}/treatments/").content.decode()
+    assert "LOTSECRET77" in history and "ADVERSENOTESECRET" in history

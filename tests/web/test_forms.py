@@ -55,9 +55,12 @@ def test_the_booking_form_proposes_the_slot_twelve_weeks_on_and_books_it(desk, n
     assert proposed == f"{clinician.id}|{_at(date(2027, 3, 15), 9).astimezone(UTC).isoformat()}"
     assert "checked" in page[page.index('<div class="slot proposed">') :][:400]
     assert "override_reason" not in page  # front desk may not override
-    response = desk.post(f"/patients/{nora.id}/book/", {"kind": "treatment", "slot": proposed, "location": location.id})
+    back = f"/day/?location={location.id}&date=2027-03-15"
+    response = desk.post(
+        f"/patients/{nora.id}/book/", {"kind": "treatment", "slot": proposed, "location": location.id, "next": back}
+    )
     assert response.status_code == 302
-    assert response["Location"] == f"/day/?location={location.id}&date=2027-03-15"
+    assert response["Location"] == back  # back where the desk came from
     booked = Session.objects.get(patient=nora, status=Session.Status.BOOKED)
     assert booked.start == _at(date(2027, 3, 15), 9) and booked.booked_by == desk.user
 
@@ -72,15 +75,15 @@ def test_a_slot_taken_after_the_page_was_shown_is_refused_with_the_services_mess
 
 
 def test_a_too_soon_booking_names_the_earliest_date(desk, nora, clinician, location):
-    data = {"kind": "treatment", "location": location.id, "clinician": clinician.id}
+    data = {"kind": "treatment", "location": location.id, "clinician": clinician.id, "slot": "other"}
     response = desk.post(f"/patients/{nora.id}/book/", {**data, "on_date": "2027-03-08", "at_time": "10:00"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'role="alert"' in html and "Earliest date: 2027-03-15." in html
+    assert 'role="alert"' in html and "Earliest date: Mon 15 Mar 2027." in html
 
 
 def test_a_clinician_may_override_the_interval_with_a_reason(doctor, nora, clinician, location):
-    data = {"kind": "treatment", "location": location.id, "clinician": clinician.id}
+    data = {"kind": "treatment", "location": location.id, "clinician": clinician.id, "slot": "other"}
     response = doctor.post(
         f"/patients/{nora.id}/book/",
         {**data, "on_date": "2027-03-08", "at_time": "10:00", "override_reason": "Severe relapse"},
@@ -91,9 +94,20 @@ def test_a_clinician_may_override_the_interval_with_a_reason(doctor, nora, clini
 
 def test_booking_needs_a_slot_or_a_full_date_and_time(desk, nora, location):
     response = desk.post(f"/patients/{nora.id}/book/", {"kind": "treatment", "location": location.id})
-    assert "Choose a free slot, or give another date and time." in response.content.decode()
-    response = desk.post(f"/patients/{nora.id}/book/", {"kind": "treatment", "on_date": "2027-03-20"})
-    assert "give the clinician, the date and the time" in response.content.decode()
+    assert "Choose a free slot, or “Another time” and give the clinician, date and time." in response.content.decode()
+    response = desk.post(f"/patients/{nora.id}/book/", {"kind": "treatment", "slot": "other", "on_date": "2027-03-20"})
+    assert response.content.decode().count("Needed for another time.") == 2  # the clinician and the time
+    assert not Session.objects.filter(patient=nora, status=Session.Status.BOOKED).exists()
+
+
+def test_a_typed_time_is_ignored_when_a_proposed_slot_is_chosen(desk, nora, clinician, location):
+    """One choice: the radio decides, so a stale date in the "another time" fields cannot book instead."""
+    proposed = _proposed(desk.get(f"/patients/{nora.id}/book/").content.decode())
+    desk.post(
+        f"/patients/{nora.id}/book/",
+        {"kind": "treatment", "slot": proposed, "location": location.id, "on_date": "2027-03-20", "at_time": "15:00"},
+    )
+    assert Session.objects.get(patient=nora, status=Session.Status.BOOKED).start == _at(date(2027, 3, 15), 9)
 
 
 def test_check_in_no_show_and_cancel_buttons_call_the_lifecycle_services(desk, clinician, location):
@@ -188,9 +202,13 @@ def test_a_dose_over_the_maximum_is_refused(doctor, checked_in):
 
 
 def test_a_clinician_resolves_a_flag_from_the_queue(doctor, doctor_user):
-    flag = ReviewFlagFactory(details={"reduction_pct": 12.5})
+    flag = ReviewFlagFactory(
+        cycle=3,
+        details={"baseline": 22.0, "cycle_headache_days_per_28": 21.2, "reduction_pct": 3.6, "threshold_pct": 30},
+    )
     queue = doctor.get("/review/").content.decode()
-    assert "reduction_pct" in queue and "12.5" in queue
+    assert "Cycle 3: 21.2 headache days per 28 vs baseline 22.0, a 3.6 % reduction; benefit needs 30 %." in queue
+    assert '<option value="">Choose…</option>' in queue and "selected" not in queue.split("decision-")[1][:400]
     response = doctor.post(f"/review/{flag.id}/resolve/", {"decision": "continue", "note": "ok"})
     assert response["Location"] == "/review/"
     flag.refresh_from_db()

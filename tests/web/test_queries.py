@@ -66,10 +66,11 @@ def test_the_day_view_runs_a_fixed_number_of_queries(desk, location, clinician, 
     _fill_day(location, clinician, sessions)
     url = f"/day/?location={location.id}&date=2027-03-01"
     desk.get(url)
-    # 1 session, 2 user, 3 roles (groups), 4 locations, 5 protocol, 6 sessions with patient and clinician,
-    # 7 clinicians at the location, 8 working hours, 9 audit rows (one INSERT),
-    # 10-12 the session's idle clock saved (inside a savepoint: the test runs in a transaction)
-    with django_assert_num_queries(12):
+    # 1 session, 2 user, 3 roles (groups), 4 locations, 5 protocol, 6 clinicians at the location,
+    # 7 their working hours, 8 sessions with patient and clinician, 9 time off, 10-12 the free-slot
+    # search (working hours, time off, active sessions), 13 audit rows (one INSERT), 14 the calendar's
+    # version for live refresh, 15-17 the session's idle clock saved (a savepoint: the test is a transaction)
+    with django_assert_num_queries(17):
         response = desk.get(url)
     assert response.content.decode().count('class="appt ') == sessions
 
@@ -89,6 +90,39 @@ def test_the_patient_page_runs_a_fixed_number_of_queries(
     assert response.content.decode().count("data-session=") == sessions
 
 
+def _fill_week(location, clinicians, per_day: int) -> None:
+    """`per_day` sessions on each day of the week of 1 March, spread over the clinicians, half-hourly."""
+    for day in range(7):
+        for i in range(per_day):
+            start = DAY_START + timedelta(days=day, minutes=30 * (i // len(clinicians)))
+            doctor = clinicians[i % len(clinicians)]
+            SessionFactory(clinician=doctor, location=location, start=start, end=start + timedelta(minutes=30))
+
+
+@pytest.mark.parametrize("per_day", [3, 30])
+def test_the_week_view_of_twenty_clinicians_runs_a_fixed_number_of_queries(desk, location, per_day):
+    clinicians = [ClinicianFactory(locations=[location]) for _ in range(20)]
+    for doctor in clinicians:
+        for weekday in range(7):
+            WorkingHoursFactory(clinician=doctor, location=location, weekday=weekday)
+    _fill_week(location, clinicians, per_day)
+    url = f"/week/?location={location.id}&date=2027-03-03"
+    desk.get(url)
+    # 1 session, 2 user, 3 roles, 4 locations, 5 protocol, 6 clinicians at the location, 7 their working
+    # hours, 8 the week's sessions with patient and clinician, 9 time off, 10-12 the free-slot search
+    # (working hours, time off, active sessions), 13 the calendar's version, 14-16 the session's idle
+    # clock saved; and the audit rows, one per patient in one INSERT (SQLite's 999-parameter limit splits
+    # it into batches of 111 rows; PostgreSQL takes them in one).
+    with CaptureQueriesContext(connection) as queries:
+        response = desk.get(url)
+    audit = [q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "clinic_auditlog"')]
+    assert len(queries) - len(audit) == 16
+    assert len(audit) == (1 if connection.vendor == "postgresql" else -(-7 * per_day // 111))
+    html = response.content.decode()
+    assert html.count("<li class=") == 7 * per_day
+    assert html.count('<th scope="col">') == 20
+
+
 def test_query_counts_do_not_depend_on_the_number_of_sessions(desk, location, clinician):
     _fill_day(location, clinician, 3)
     small = _count(desk, f"/day/?location={location.id}&date=2027-03-01")
@@ -101,11 +135,12 @@ def test_the_review_queue_runs_a_fixed_number_of_queries(doctor, flags, django_a
     for _ in range(flags):
         ReviewFlagFactory(details={"reduction_pct": 12.0})
     doctor.get("/review/")
-    # 1 session, 2 user, 3 roles, 4 open flags with patient, 5 audit rows, 6 open flags counted by kind,
-    # 7-9 the session's idle clock saved
-    with django_assert_num_queries(9):
+    # 1 session, 2 user, 3 roles, 4 locations and 5 clinicians (the filters), 6 open flags with patient
+    # and their course's latest clinician and location, 7 audit rows, 8 open flags counted by kind,
+    # 9-11 the session's idle clock saved
+    with django_assert_num_queries(11):
         response = doctor.get("/review/")
-    assert response.content.decode().count("<tr data-flag=") == flags
+    assert response.content.decode().count('class="queue-item" data-flag=') == flags
 
 
 @pytest.mark.parametrize("due", [3, 30])
