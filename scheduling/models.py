@@ -103,6 +103,9 @@ class Session(models.Model):
         CANCELLED = "cancelled"
         NO_SHOW = "no_show"
 
+    # No session is longer than this (the booking services refuse longer ones), so "overlaps a window" is
+    # also "starts at most this long before it": a bound an index on start can use.
+    MAX_LENGTH = timedelta(hours=12)
     # Statuses that hold a clinician's and a patient's time.
     ACTIVE_STATUSES = (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.COMPLETED)
     UPCOMING_STATUSES = (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN)

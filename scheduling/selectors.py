@@ -101,7 +101,7 @@ def availability(*, location_ids, start: datetime, end: datetime, clinician=None
         time_off.setdefault(cid, []).append((busy_start, busy_end))
     sessions = Session.objects.filter(
         clinician_id__in=clinician_ids, status__in=Session.ACTIVE_STATUSES, start__lt=end, end__gt=start
-    )
+    ).filter(start__gt=start - Session.MAX_LENGTH)  # the index's lower bound: cost follows the window
     if exclude is not None:
         sessions = sessions.exclude(pk=exclude.pk)
     busy: dict = {}
@@ -114,7 +114,7 @@ def patients_busy(*, patient_ids, start: datetime, end: datetime, exclude=None) 
     """{patient id: [(start, end)]}: the patients' active sessions overlapping [start, end). One query."""
     sessions = Session.objects.filter(
         patient_id__in=patient_ids, status__in=Session.ACTIVE_STATUSES, start__lt=end, end__gt=start
-    )
+    ).filter(start__gt=start - Session.MAX_LENGTH)
     if exclude is not None:
         sessions = sessions.exclude(pk=exclude.pk)
     busy: dict = {}

@@ -91,6 +91,16 @@ def check_free(
         raise Conflict(detail, code=code)
 
 
+def _check_length(start: datetime, end: datetime) -> None:
+    if end <= start:
+        raise ValidationFailed("A session must end after it starts.", fields={"end": ["Must be after start."]})
+    if end - start > Session.MAX_LENGTH:
+        hours = Session.MAX_LENGTH.total_seconds() / 3600
+        raise ValidationFailed(
+            f"A session lasts at most {hours:g} hours.", fields={"end": [f"At most {hours:g} hours after start."]}
+        )
+
+
 def session_save(session: Session) -> Session:
     """Insert or update under a savepoint; the PostgreSQL exclusion constraints answer 409."""
     try:
@@ -131,8 +141,7 @@ def session_book(
     if kind not in Session.Kind.values:
         raise ValidationFailed("Unknown kind.", fields={"kind": [f"One of {', '.join(Session.Kind.values)}."]})
     end = end or start + policy.current().session_length(patient=patient, kind=kind)
-    if end <= start:
-        raise ValidationFailed("A session must end after it starts.", fields={"end": ["Must be after start."]})
+    _check_length(start, end)
     lock_for_booking(patient, clinician)
     check_free(clinician=clinician, location=location, patient=patient, start=start, end=end)
     session = Session(
@@ -195,6 +204,7 @@ def session_record_past(
     if start.tzinfo is None:
         raise ValidationFailed("A datetime needs an offset.", fields={"start": ["Give an offset."]})
     start, end = start.astimezone(UTC), end.astimezone(UTC)
+    _check_length(start, end)
     if end > timezone.now():
         raise ValidationFailed("A past treatment must have ended already.", fields={"start": ["Must be in the past."]})
     lock_for_booking(patient, clinician)

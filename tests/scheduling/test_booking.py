@@ -9,8 +9,9 @@ from clinic.models import AuditLog
 from clinic.roles import FRONT_DESK
 from cycles.models import Course
 from scheduling.models import Session
+from scheduling.selectors import free_slots_for
 from scheduling.services import session_book
-from tests.factories import PatientFactory, TimeOffFactory, UserFactory
+from tests.factories import PatientFactory, SessionFactory, TimeOffFactory, UserFactory
 from tests.scheduling.conftest import at, record_past
 
 pytestmark = pytest.mark.usefixtures("now")
@@ -323,3 +324,22 @@ def test_a_treatment_after_the_booking_window_is_booked_but_marked_late(treated,
     assert moved.late is True
     session_cancel(session=moved, reason="test", by=desk)
     assert book(treated, clinician, location, at(date(2027, 1, 20), 10), desk).late is True
+
+
+def test_a_session_longer_than_twelve_hours_is_refused(patient, clinician, location, desk):
+    # The bound lets the busy-time query use the index on start (docs/PERFORMANCE.md, slot search).
+    start = at(TUESDAY, 9)
+    with pytest.raises(ValidationFailed) as error:
+        book(patient, clinician, location, start, desk, kind=Session.Kind.CONSULTATION, end=start + timedelta(hours=13))
+    assert "end" in error.value.fields
+    assert not Session.objects.exists()
+
+
+def test_a_long_session_that_began_before_the_window_still_blocks_it(clinician, location, desk):
+    # An overnight session from Tuesday 22:00 to Wednesday 09:30 (within the 12-hour bound) begins before
+    # Wednesday's window does, and still makes the clinician's 09:00 slot on Wednesday busy.
+    wednesday = TUESDAY + timedelta(days=1)
+    SessionFactory(clinician=clinician, location=location, start=at(TUESDAY, 22), end=at(wednesday, 9, 30))
+    free = free_slots_for(location=location, start_date=wednesday, end_date=wednesday)
+    mine = sorted(s.start for s in free if s.clinician_id == clinician.pk)
+    assert mine[0] == at(wednesday, 9, 30)
