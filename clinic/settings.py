@@ -69,6 +69,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CLINIC_NAME = env_str("CLINIC_NAME", "CycleDesk Clinic")
+# The letterhead of the reauthorisation packet and the referral letter (one line, commas between parts).
+CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
