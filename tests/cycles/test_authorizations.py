@@ -16,7 +16,7 @@ from cycles import authorizations, planner, rules
 from cycles.models import Authorization, Course, Protocol, ReviewFlag
 from scheduling.models import Session
 from tests.cycle import at, clinic, treated_course
-from tests.factories import AuthorizationFactory, SessionFactory
+from tests.factories import AuthorizationFactory
 
 NOW = datetime(2027, 1, 5, 20, 0, tzinfo=UTC)
 TODAY = date(2027, 1, 5)
@@ -171,8 +171,8 @@ def test_a_pending_or_denied_authorisation_approves_nothing(course, front_desk_c
 
 
 def test_the_local_date_decides_late_in_the_evening(course, front_desk_client, place):
-    """23:30 on Sun 4 Jul 2027 in New York is already 5 Jul in UTC: still inside an approval ending on the 4th."""
-    location, (lee, _) = place
+    """23:00 on Sun 4 Jul 2027 in New York is already 5 Jul in UTC: still inside an approval ending on the 4th."""
+    _, (lee, _) = place
     lee.working_hours.update(end_time="23:59")
     approve(front_desk_client, course, treatments=1, valid_from=date(2027, 4, 1), days=94)  # to Sun 4 Jul
     assert book(front_desk_client, course, date(2027, 7, 4), hour=23).status_code == 201
