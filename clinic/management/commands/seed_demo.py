@@ -321,10 +321,14 @@ def seed_authorizations(rng: random.Random) -> int:
         .order_by("patient__mrn")
     )
     booked: dict = {}
+    treated: dict = {}  # course id -> local dates of its completed and booked treatments
     for session in Session.objects.filter(
-        course__in=courses, kind=Session.Kind.TREATMENT, status__in=Session.UPCOMING_STATUSES
+        course__in=courses, kind=Session.Kind.TREATMENT, status__in=Session.ACTIVE_STATUSES
     ).select_related("location"):
-        booked[session.course_id] = session.start.astimezone(session.location.zone).date()
+        day = session.start.astimezone(session.location.zone).date()
+        treated.setdefault(session.course_id, []).append(day)
+        if session.status in Session.UPCOMING_STATUSES:
+            booked[session.course_id] = day
     missing = next((c for c in courses if c.pk not in booked), None)
 
     def today_of(course) -> date:
@@ -351,12 +355,14 @@ def seed_authorizations(rng: random.Random) -> int:
                 )
             )
         elif course is expiring:
+            valid_from = today - timedelta(days=162)
+            used = sum(1 for day in treated.get(course.pk, ()) if day >= valid_from)
             rows.append(
                 Authorization(
                     **common,
                     status=Authorization.Status.APPROVED,
-                    treatments_approved=3,
-                    valid_from=today - timedelta(days=162),
+                    treatments_approved=used + 1,  # one left, and 18 days
+                    valid_from=valid_from,
                     valid_to=today + timedelta(days=18),
                 )
             )
