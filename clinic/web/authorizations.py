@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from clinic.audit import audit_record
@@ -203,11 +204,13 @@ def _pdf(request, pk, *, kind: str):
     return response
 
 
+@never_cache
 @clinician_required
 def reauthorization_pdf(request, pk):
     return _pdf(request, pk, kind="reauthorization")
 
 
+@never_cache
 @clinician_required
 def letter_pdf(request, pk):
     return _pdf(request, pk, kind="letter")

@@ -207,7 +207,8 @@ class _PacketView(GenericAPIView):
             return Response(
                 self.pdf(request, packet),
                 content_type=PDFRenderer.media_type,
-                headers={"Content-Disposition": f'inline; filename="{name}"'},
+                # A patient's record: no cache keeps a copy.
+                headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"},
             )
         return Response(self.json(request, packet))
 
