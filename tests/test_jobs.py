@@ -330,7 +330,8 @@ def approve_all(courses, **fields) -> None:
 
 
 # The planning sweep with courses whose profile requires authorisation: PLAN_SWEEP_QUERIES and one more per
-# chunk, 18 the chunk's authorisations (read with the course rules' facts, before the clinicians are locked).
+# chunk, the chunk's authorisations (read with the course rules' facts after 8 locations, before 9 the
+# clinician locks). A chunk with no such course makes no such query.
 PLAN_SWEEP_QUERIES_WITH_AUTHORIZATION = PLAN_SWEEP_QUERIES + 1
 
 
@@ -376,7 +377,8 @@ def test_a_chunk_skipping_n_courses_without_approval_takes_the_same_queries_for_
     on_a_us_payer()
     approve_all(approved)
     ids = [c.pk for c in unapproved + approved]
-    # The chunk's 14 (PLAN_SWEEP_QUERIES less the sweep's profiles, zones and candidates) and 15 its authorisations.
+    # The chunk's 14 (PLAN_SWEEP_QUERIES less the sweep's profiles, zones and candidates) and its authorisations;
+    # the n courses without one are skipped before the clinicians are locked.
     with django_assert_num_queries(PLAN_SWEEP_QUERIES_WITH_AUTHORIZATION - 3):
         results = planner.courses_plan(course_ids=ids)
     outcomes = [results[c.pk] for c in unapproved]
