@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
         "SessionKindEnum": "scheduling.models.Session.Kind",
         "SessionStatusEnum": "scheduling.models.Session.Status",
         "AdverseEventKindEnum": "cycles.models.AdverseEvent.Kind",
+        "AuthorizationStatusEnum": "cycles.models.Authorization.Status",
+        "DueAuthorizationStatusEnum": ["ok", "missing", "expiring", "not_required"],
     },
 }
 
