@@ -21,6 +21,11 @@ PERIODIC_JOBS: dict[str, dict] = {
     "patients.assess_responses": {"schedule": crontab(minute=30, hour=4), "options": {"expires": 24 * 3600}},
     # Courses past their window with nothing booked.
     "scheduling.flag_overdue": {"schedule": crontab(minute=50, hour=4), "options": {"expires": 24 * 3600}},
+    # Prior authorisations ending within 30 days or with one treatment left: the renewal queue's mark.
+    "cycles.mark_expiring_authorizations": {
+        "schedule": crontab(minute=10, hour=5),
+        "options": {"expires": 24 * 3600},
+    },
     # Reclaim stuck deliveries, create reminders, next-session and diary requests, enqueue what is due.
     "notifications.queue": {"schedule": 300.0, "options": {"expires": 290}},
 }

@@ -77,6 +77,8 @@ CLINIC_LOGO = env_str("CLINIC_LOGO", "web/cycledesk-logo.svg")
 # The number patients are told to call when a link no longer works and the link names
 # no location (diary links); a location's own phone is used when it has one.
 CLINIC_PHONE = env_str("CLINIC_PHONE", "")
+# The letterhead of the reauthorisation packet and the referral letter (one line, commas between parts).
+CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -271,6 +273,8 @@ SPECTACULAR_SETTINGS = {
         "SessionKindEnum": "scheduling.models.Session.Kind",
         "SessionStatusEnum": "scheduling.models.Session.Status",
         "AdverseEventKindEnum": "cycles.models.AdverseEvent.Kind",
+        "AuthorizationStatusEnum": "cycles.models.Authorization.Status",
+        "DueAuthorizationStatusEnum": ["ok", "missing", "expiring", "not_required"],
     },
 }
 

@@ -30,7 +30,13 @@ def course_for_treatment(patient: Patient) -> Course:
 def treatment_facts(courses: list[Course], *, treated: dict | None = None) -> dict:
     """{course id: TreatmentFacts} for a batch of courses (patient and protocol loaded), in a fixed number
     of queries whatever their number: the patients' completed and active treatments (unless given,
-    {patient id: [KnownTreatment]}), and for courses not yet begun their diary and preventives."""
+    {patient id: [KnownTreatment]}), for courses not yet begun their diary and preventives, and for
+    courses whose protocol requires authorisation their authorisations (one query; none when no course
+    of the batch needs one).
+
+    A booking reads these after locking the patient (scheduling/services/booking.py), so two bookings of
+    one course are judged one after the other, each seeing the other's session: the last approved
+    treatment goes to one of them only."""
     if not courses:
         return {}
     if treated is None:
@@ -38,6 +44,8 @@ def treatment_facts(courses: list[Course], *, treated: dict | None = None) -> di
     begun = {t.course_id for known in treated.values() for t in known if t.completed}
     unbegun = [c for c in courses if c.pk not in begun]
     eligibility = selectors.eligibility_for_courses(courses=unbegun, treated=treated) if unbegun else {}
+    needing = [c.pk for c in courses if c.protocol.requires_authorization]
+    authorizations = selectors.authorization_facts(course_ids=needing) if needing else {}
     return {
         c.pk: rules.TreatmentFacts(
             interval_days=c.protocol.interval_days,
@@ -46,6 +54,9 @@ def treatment_facts(courses: list[Course], *, treated: dict | None = None) -> di
             treatments=tuple(treated.get(c.patient_id, ())),
             first_of_course=c.pk not in begun,
             eligibility=eligibility.get(c.pk),
+            course_id=c.pk,
+            requires_authorization=c.protocol.requires_authorization,
+            authorizations=tuple(authorizations.get(c.pk, ())),
         )
         for c in courses
     }
@@ -104,12 +115,21 @@ def treatment_slot_filter(*, patient: Patient, tz, exclude: Session | None = Non
     course = selectors.active_course(patient=patient) or Course(patient=patient, protocol=Protocol.default())
     facts = treatment_facts([course])[course.pk]
     moving = exclude.pk if exclude is not None else None
+    # With an approval that has room, only the times inside it are proposed; with none, every time is
+    # refused alike, so (as for eligibility) the booking says why rather than the list going blank.
+    room = not facts.requires_authorization or any(
+        a.approved
+        and rules.treatments_used(a, facts.treatments, course_id=course.pk, exclude=moving) < a.treatments_approved
+        for a in facts.authorizations
+    )
 
     def allowed(slot) -> bool:
         proposal = rules.ProposedTreatment(start=slot.start, treated_on=local_date(slot.start, tz), session_id=moving)
         violation = rules.treatment_violation(facts, proposal)
         # Eligibility is the same for every slot: the booking says so (and a clinician may override it),
         # so it does not empty the list of times.
+        if violation is not None and violation.code == "authorization_required":
+            return not room
         return violation is None or violation.code == "not_eligible"
 
     return allowed

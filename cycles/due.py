@@ -15,8 +15,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from clinic.timezones import day_bounds, local_date, today_in
+from cycles.authorizations import authorization_states
 from cycles.models import Course, Protocol, ReviewFlag
-from cycles.rules import due_dates
+from cycles.rules import AuthorizationState, due_dates
 from scheduling.models import Location, Session
 
 
@@ -131,6 +132,7 @@ class DueRow:
     due_by: date
     overdue: bool
     auto_booking_failed: bool = False
+    authorization: AuthorizationState | None = None
 
 
 def due_list(*, within_days: int, now: datetime | None = None) -> QuerySet[Course]:
@@ -143,7 +145,15 @@ def due_list(*, within_days: int, now: datetime | None = None) -> QuerySet[Cours
     )
 
 
-def due_row(course: Course, *, now: datetime | None = None) -> DueRow:
+def due_rows(courses, *, now: datetime | None = None) -> list[DueRow]:
+    """`due_row` of each course (patient and protocol loaded) with its prior authorisation: ok, missing,
+    expiring or not_required (two queries when any course's protocol requires authorisation, none else)."""
+    courses = list(courses)
+    states = authorization_states(courses, now=now)
+    return [due_row(course, now=now, authorization=states[course.pk]) for course in courses]
+
+
+def due_row(course: Course, *, now: datetime | None = None, authorization: AuthorizationState | None = None) -> DueRow:
     """The due dates of one course of `courses_without_booking` (protocol loaded), by its own protocol."""
     tz = ZoneInfo(course.last_time_zone)
     last = local_date(course.last_treatment_start, tz)
@@ -159,4 +169,5 @@ def due_row(course: Course, *, now: datetime | None = None) -> DueRow:
         due_by=due_by,
         overdue=today > due_by,
         auto_booking_failed=bool(getattr(course, "auto_booking_failed", False)),
+        authorization=authorization,
     )

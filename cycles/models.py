@@ -1,4 +1,5 @@
-"""The treatment course and its records: protocol profiles, courses, treatments, adverse events, review flags."""
+"""The treatment course and its records: protocol profiles, courses, prior authorisations, treatments, adverse
+events, review flags."""
 
 import uuid
 
@@ -88,6 +89,10 @@ class Protocol(models.Model):
         return protocol
 
 
+# ICD-10-CM: chronic migraine without aura, not intractable, without status migrainosus.
+DEFAULT_DIAGNOSIS_CODE = "G43.709"
+
+
 class Course(models.Model):
     """One patient on one protocol."""
 
@@ -100,6 +105,12 @@ class Course(models.Model):
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="courses")
     protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="courses")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    diagnosis_code = models.CharField(
+        max_length=8, default=DEFAULT_DIAGNOSIS_CODE, help_text="ICD-10-CM, as on the payer's claim"
+    )
+    referring_clinician = models.CharField(
+        max_length=200, blank=True, help_text="who referred the patient: the letter is addressed to them"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
 
@@ -111,6 +122,49 @@ class Course(models.Model):
 
     def __str__(self) -> str:
         return f"Course {self.id} ({self.status})"
+
+
+class Authorization(models.Model):
+    """A payer's prior authorisation of a course: `treatments_approved` treatments whose local dates fall in
+    [valid_from, valid_to] (API.md, Prior authorisation).
+
+    Treatments used are counted from the course's sessions, never stored: a booking, a cancellation or a
+    move changes them at once. `expiring` and `expiring_since` are the daily job's mark
+    (`cycles.authorizations.expiring_sweep`): when the renewal prompt began.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        DENIED = "denied"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="authorizations")
+    payer = models.CharField(max_length=100)
+    reference = models.CharField(max_length=64, blank=True, help_text="the payer's authorisation number")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    treatments_approved = models.PositiveSmallIntegerField(default=0)
+    units_approved = models.PositiveIntegerField(null=True, blank=True)
+    valid_from = models.DateField()
+    valid_to = models.DateField()
+    notes = models.TextField(blank=True)
+    expiring = models.BooleanField(default=False, help_text="marked by the daily job: renewal due")
+    expiring_since = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-valid_to", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_to__gte=models.F("valid_from")), name="authorization_dates"),
+        ]
+        indexes = [models.Index(fields=["status", "valid_to"], name="authorization_status_valid_to")]
+
+    def __str__(self) -> str:
+        return f"{self.payer} {self.reference} {self.valid_from}–{self.valid_to} ({self.status})"
 
 
 class TreatmentRecord(models.Model):

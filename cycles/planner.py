@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from clinic.timezones import day_bounds, local_date
@@ -30,7 +31,7 @@ from cycles import flags, rules
 from cycles.booking import treatment_facts
 from cycles.calendar import PlannerCalendar
 from cycles.due import courses_without_booking
-from cycles.models import Course, ReviewFlag
+from cycles.models import Authorization, Course, ReviewFlag
 from patients.models import Patient
 from scheduling import events
 from scheduling.models import Clinician, Location, Session, WorkingHours
@@ -148,6 +149,22 @@ def _plan(course_ids: list, now: datetime) -> dict:
     if not todo:
         return results
 
+    treated: dict = {}
+    for s in patient_sessions:
+        treated_on = local_date(s.start, locations[s.location_id].zone)
+        known = rules.KnownTreatment(treated_on, s.start, s.pk, s.course_id, s.status == Session.Status.COMPLETED)
+        treated.setdefault(s.patient_id, []).append(known)
+    # The course rules' facts (one query for the authorisations when a course needs them, none otherwise).
+    facts = treatment_facts([course for course, *_ in todo], treated=treated)
+    # A course that needs a payer's approval it lacks for every day of its window is left to the front
+    # desk: the due list shows it with its authorisation status, and nothing is booked that would not be paid.
+    unapproved = {course.pk for course, _, _, days in todo if not rules.authorization_open(facts[course.pk], *days)}
+    for course_id in unapproved:
+        results[course_id] = PlanResult(PlanOutcome.SKIPPED, reason="needs prior authorisation")
+    todo = [entry for entry in todo if entry[0].pk not in unapproved]
+    if not todo:
+        return results
+
     # Then every clinician with hours at these locations (the booking lock order: patients, clinicians).
     location_ids = {last.location_id for _, last, _, _ in todo}
     list(
@@ -157,12 +174,6 @@ def _plan(course_ids: list, now: datetime) -> dict:
         .values_list("pk")
     )
     calendars = _calendars(todo, locations)
-    treated: dict = {}
-    for s in patient_sessions:
-        treated_on = local_date(s.start, locations[s.location_id].zone)
-        known = rules.KnownTreatment(treated_on, s.start, s.pk, s.course_id, s.status == Session.Status.COMPLETED)
-        treated.setdefault(s.patient_id, []).append(known)
-    facts = treatment_facts([course for course, *_ in todo], treated=treated)
 
     booked, failed = [], []
     for course, last, target, days in todo:
@@ -251,9 +262,19 @@ def _calendars(todo: list, locations: dict) -> dict:
 def plan_candidates(*, after=None, limit: int = CHUNK_SIZE, now: datetime | None = None) -> list:
     """Ids of active courses (ordered, after `after`) on a profile that books automatically, with nothing
     booked, a treatment done, the window not passed and no open auto_booking_failed flag. Three queries:
-    the profiles, the zones of the locations, the courses."""
-    courses = courses_without_booking(now=now, not_overdue=True, exclude_failed_booking=True).filter(
-        patient__status="active", protocol__auto_book=True
+    the profiles, the zones of the locations, the courses. A course whose profile requires authorisation
+    needs an approval still valid (the chunk checks its dates and treatments left)."""
+    now = now or timezone.now()
+    # A day before today in UTC: no zone's today is earlier, so no approval still valid is missed.
+    approved = Exists(
+        Authorization.objects.filter(
+            course=OuterRef("pk"), status=Authorization.Status.APPROVED, valid_to__gte=(now - timedelta(days=1)).date()
+        )
+    )
+    courses = (
+        courses_without_booking(now=now, not_overdue=True, exclude_failed_booking=True)
+        .filter(patient__status="active", protocol__auto_book=True)
+        .filter(Q(protocol__requires_authorization=False) | approved)
     )
     if after is not None:
         courses = courses.filter(pk__gt=after)

@@ -3,10 +3,12 @@
 - Due dates and the planner's target: `due_dates`, `next_target`, `candidate_days`,
   and the order the planner tries free slots in (`slot_preference`).
 - The treatment booking rules (`TREATMENT_RULES`): each takes what is known about
-  the course (`TreatmentFacts`, loaded in bulk by cycles.treatments) and a proposed
-  treatment, and returns the RuleViolation that refuses it, or None. The front-desk
-  booking and the planner both ask `treatment_violation`, so a rule added to the
-  tuple holds for every path that books a treatment.
+  the course (`TreatmentFacts`, loaded in bulk by cycles.booking.treatment_facts) and a
+  proposed treatment, and returns the RuleViolation that refuses it, or None. The
+  front-desk booking and the planner both ask `treatment_violation`, so a rule added to
+  the tuple holds for every path that books a treatment.
+- Prior authorisation (`authorization_rule`, `authorization_state`, `renew_by`): a payer's
+  approval of a number of treatments between two local dates.
 - The cycle review (`course_review`): the flags one course deserves today.
 - The cumulative dose (`cumulative_peak`).
 """
@@ -18,12 +20,19 @@ from zoneinfo import ZoneInfo
 
 from clinic.errors import RuleViolation
 from clinic.timezones import local_date, shift_days_keep_wall_clock
-from cycles.models import ReviewFlag, TreatmentRecord
+from cycles.models import Authorization, ReviewFlag, TreatmentRecord
 from patients import response
 from scheduling.slots import Slot
 
 Kind = ReviewFlag.Kind
 MISSING_DATA_LEAD_DAYS = 7  # flag missing diary data this many days before the next treatment
+# DESIGN.md §2: renewal is prompted 30 days or one treatment before an approval ends.
+AUTHORIZATION_EXPIRING_DAYS = 30
+
+
+def human_date(day: date) -> str:
+    """How staff read a date: Tue 1 Dec 2026."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 # --- due dates and targets ----------------------------------------------------------------
@@ -96,12 +105,38 @@ class KnownTreatment:
 
 
 @dataclass(frozen=True)
+class AuthorizationFacts:
+    """One prior authorisation of the course: `treatments_approved` treatments whose local dates fall
+    in [valid_from, valid_to]."""
+
+    id: object
+    status: str
+    valid_from: date
+    valid_to: date
+    treatments_approved: int
+    payer: str = ""
+    reference: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return self.status == Authorization.Status.APPROVED
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_to
+
+    def label(self) -> str:
+        return " ".join(part for part in (self.payer, self.reference) if part) or "The approval"
+
+
+@dataclass(frozen=True)
 class TreatmentFacts:
     """What the rules know about one course when a treatment of it is proposed.
 
     `treatments`: the patient's completed and active treatments (every course), oldest first;
     `eligibility`: for a course with no completed treatment yet, the patient's eligibility
-    against the course's protocol (None once the course has begun).
+    against the course's protocol (None once the course has begun);
+    `requires_authorization`: the course's protocol asks for a payer's approval, and
+    `authorizations` are the course's (every status).
     """
 
     interval_days: int
@@ -110,6 +145,9 @@ class TreatmentFacts:
     treatments: tuple[KnownTreatment, ...]
     first_of_course: bool
     eligibility: response.Eligibility | None = None
+    course_id: object = None
+    requires_authorization: bool = False
+    authorizations: tuple[AuthorizationFacts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,11 +212,73 @@ def eligibility_rule(facts: TreatmentFacts, proposal: ProposedTreatment) -> Rule
     )
 
 
+def treatments_used(
+    authorization: AuthorizationFacts, treatments: Iterable[KnownTreatment], *, course_id, exclude=None
+) -> int:
+    """The course's completed and active treatments whose local date falls inside the authorisation
+    (`exclude`: the session being moved or completed, which is the one asking)."""
+    return sum(
+        1
+        for t in treatments
+        if t.course_id == course_id and t.session_id != exclude and authorization.covers(t.treated_on)
+    )
+
+
+def treatments_left(authorization: AuthorizationFacts, treatments: Iterable[KnownTreatment], *, course_id) -> int:
+    used = treatments_used(authorization, treatments, course_id=course_id)
+    return max(0, authorization.treatments_approved - used)
+
+
+def authorization_rule(facts: TreatmentFacts, proposal: ProposedTreatment) -> RuleViolation | None:
+    """authorization_required: on a protocol with `requires_authorization`, a treatment must fall, by its
+    local date, inside an approved authorisation of the course that has a treatment left (the course's
+    completed and active treatments inside it are used; the session being moved or completed is not)."""
+    if not facts.requires_authorization:
+        return None
+    day = proposal.treated_on
+    covering = [a for a in facts.authorizations if a.approved and a.covers(day)]
+    for authorization in covering:
+        used = treatments_used(authorization, facts.treatments, course_id=facts.course_id, exclude=proposal.session_id)
+        if used < authorization.treatments_approved:
+            return None
+    if covering:
+        full = covering[0]
+        detail = (
+            f"{full.label()} ({human_date(full.valid_from)} to {human_date(full.valid_to)}) has no treatment left: "
+            f"{full.treatments_approved} approved, all booked or given."
+        )
+    else:
+        approved = sorted((a for a in facts.authorizations if a.approved), key=lambda a: a.valid_from)
+        ranges = "; ".join(f"{human_date(a.valid_from)} to {human_date(a.valid_to)}" for a in approved)
+        detail = f"No approved prior authorisation covers {human_date(day)}." + (
+            f" Approved: {ranges}." if ranges else ""
+        )
+    return RuleViolation(
+        f"{detail} Record the payer's approval first; a clinician can override with a reason.",
+        code="authorization_required",
+        authorization=str(covering[0].id) if covering else None,
+    )
+
+
+def authorization_open(facts: TreatmentFacts, first: date, last: date) -> bool:
+    """Whether some local date in [first, last] can take a treatment under the course's approvals
+    (always true when its protocol asks for none): the planner skips a course for which it is false."""
+    if not facts.requires_authorization:
+        return True
+    return any(
+        a.approved
+        and a.valid_from <= last
+        and a.valid_to >= first
+        and treatments_used(a, facts.treatments, course_id=facts.course_id) < a.treatments_approved
+        for a in facts.authorizations
+    )
+
+
 TreatmentRule = Callable[[TreatmentFacts, ProposedTreatment], RuleViolation | None]
 
 # Every rule a treatment booking must pass, in the order they are reported. A clinician's
 # override (with a reason, audited) passes them all.
-TREATMENT_RULES: tuple[TreatmentRule, ...] = (interval_rule, eligibility_rule)
+TREATMENT_RULES: tuple[TreatmentRule, ...] = (interval_rule, eligibility_rule, authorization_rule)
 
 
 def treatment_violation(
@@ -198,6 +298,62 @@ def is_late(facts: TreatmentFacts, proposal: ProposedTreatment) -> bool:
     if last is None:
         return False
     return proposal.treated_on > last.treated_on + timedelta(days=facts.interval_days + facts.window_days)
+
+
+# --- prior authorisation: renewal ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorizationState:
+    """A course's prior authorisation as the due list shows it: `ok`, `missing` (no approval with a
+    treatment left that is still valid), `expiring` (it ends within 30 days or has one treatment
+    left) or `not_required`; `valid_to` and `treatments_left` of the approval in force."""
+
+    status: str
+    valid_to: date | None = None
+    treatments_left: int | None = None
+    authorization_id: object = None
+
+
+def is_expiring(*, valid_to: date, treatments_left: int, today: date, within_days: int) -> bool:
+    """Still valid today, and ending within `within_days` or with at most one treatment left (an approval
+    used up needs renewing no less)."""
+    return today <= valid_to and (valid_to <= today + timedelta(days=within_days) or treatments_left <= 1)
+
+
+def authorization_state(
+    *,
+    required: bool,
+    authorizations: Iterable[AuthorizationFacts],
+    treatments: Iterable[KnownTreatment],
+    course_id,
+    today: date,
+) -> AuthorizationState:
+    """The due list's view: of the approvals still valid today with a treatment left, the one that runs
+    longest is in force (a renewal already approved is what counts)."""
+    if not required:
+        return AuthorizationState("not_required")
+    treatments = list(treatments)
+    in_force = []
+    for a in authorizations:
+        left = treatments_left(a, treatments, course_id=course_id)
+        if a.approved and a.valid_to >= today and left > 0:
+            in_force.append((a.valid_to, a.valid_from, str(a.id), a, left))
+    if not in_force:
+        return AuthorizationState("missing")
+    *_, current, left = max(in_force)
+    expiring = is_expiring(
+        valid_to=current.valid_to, treatments_left=left, today=today, within_days=AUTHORIZATION_EXPIRING_DAYS
+    )
+    return AuthorizationState("expiring" if expiring else "ok", current.valid_to, left, current.id)
+
+
+def renew_by(*, valid_to: date, treatments_left: int, last_treated_on: date | None, interval_days: int) -> date:
+    """The day an approval stops covering the course: its `valid_to`, or sooner the due date of the first
+    treatment it has no room for (the latest booked or given + interval_days × (treatments left + 1))."""
+    if last_treated_on is None:
+        return valid_to
+    return min(valid_to, last_treated_on + timedelta(days=interval_days * (treatments_left + 1)))
 
 
 # --- the treatment record ------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, When
 
 from clinic.timezones import local_date, today_in
-from cycles.models import Course, Protocol, ReviewFlag, TreatmentRecord
-from cycles.rules import KnownTreatment, due_dates, response_rules
+from cycles.models import Authorization, Course, Protocol, ReviewFlag, TreatmentRecord
+from cycles.rules import AuthorizationFacts, KnownTreatment, due_dates, response_rules
 from patients import response
 from patients.models import Patient, PriorPreventive
 from patients.selectors import diary_periods, periods_by_patient
@@ -45,6 +45,18 @@ def known_treatments(*, patient_ids) -> dict:
         treated_on = local_date(start, ZoneInfo(zone))
         completed = status == Session.Status.COMPLETED
         out.setdefault(patient_id, []).append(KnownTreatment(treated_on, start, session_id, course_id, completed))
+    return out
+
+
+def authorization_facts(*, course_ids) -> dict:
+    """{course id: [AuthorizationFacts, ...]} of the courses' prior authorisations, every status. One query."""
+    out: dict = {}
+    for course_id, *row in (
+        Authorization.objects.filter(course_id__in=course_ids)
+        .order_by("valid_from", "pk")
+        .values_list("course_id", "id", "status", "valid_from", "valid_to", "treatments_approved", "payer", "reference")
+    ):
+        out.setdefault(course_id, []).append(AuthorizationFacts(*row))
     return out
 
 

@@ -57,7 +57,15 @@ def _make_default(protocol: Protocol) -> Protocol:
 
 
 @transaction.atomic
-def course_update(*, course: Course, by, protocol: Protocol | None = None, status: str | None = None) -> Course:
+def course_update(
+    *,
+    course: Course,
+    by,
+    protocol: Protocol | None = None,
+    status: str | None = None,
+    diagnosis_code: str | None = None,
+    referring_clinician: str | None = None,
+) -> Course:
     """A clinician moves a course to another protocol profile, or pauses or resumes it (API.md courses).
 
     Every rule of the course reads its profile from then on: the next sweep reviews it by the new one.
@@ -70,6 +78,10 @@ def course_update(*, course: Course, by, protocol: Protocol | None = None, statu
         raise Conflict("A stopped course cannot be changed; start a new course instead.", code="invalid_transition")
     if protocol is not None:
         current.protocol = protocol
+    if diagnosis_code is not None:
+        current.diagnosis_code = diagnosis_code
+    if referring_clinician is not None:
+        current.referring_clinician = referring_clinician.strip()
     if status is not None and status != current.status:
         if (
             status == Course.Status.ACTIVE
@@ -81,7 +93,7 @@ def course_update(*, course: Course, by, protocol: Protocol | None = None, statu
         current.status = status
     try:
         with transaction.atomic():
-            current.save(update_fields=["protocol", "status"])
+            current.save(update_fields=["protocol", "status", "diagnosis_code", "referring_clinician"])
     except IntegrityError:
         raise Conflict("The patient already has an active course.", code="invalid_transition") from None
     return current

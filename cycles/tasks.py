@@ -6,7 +6,7 @@ tasks) and stay as they are, so tasks already queued under them still run.
 
 from celery import shared_task
 
-from cycles import planner, review
+from cycles import authorizations, planner, review
 from scheduling.models import Session
 
 # Sweeps walk every course in chunks: more time than a single-row task.
@@ -49,3 +49,9 @@ def assess_patient(patient_id: str) -> dict:
 def assess_responses() -> dict:
     """Daily: review every active course's response."""
     return review.responses_sweep()
+
+
+@shared_task(name="cycles.mark_expiring_authorizations", acks_late=True, **SWEEP_LIMITS)
+def mark_expiring_authorizations() -> dict:
+    """Daily: mark prior authorisations that need renewing (30 days or one treatment left)."""
+    return authorizations.expiring_sweep()

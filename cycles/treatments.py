@@ -12,7 +12,7 @@ from clinic.errors import Conflict, PermissionDenied, RuleViolation, ValidationF
 from clinic.roles import is_clinician
 from clinic.timezones import local_date
 from cycles import flags, rules, selectors, tasks
-from cycles.booking import course_for_treatment
+from cycles.booking import course_for_treatment, proposal_for, treatment_facts
 from cycles.models import AdverseEvent, Course, Protocol, ReviewFlag, TreatmentRecord
 from patients.models import Patient
 from scheduling import services as scheduling_services
@@ -244,11 +244,14 @@ def _require_clinician(by, message: str = "Only a clinician may record a treatme
 
 @transaction.atomic
 def session_complete(
-    *, session: Session, treatment: dict | None, adverse_events: list[dict], notes: str, by
+    *, session: Session, treatment: dict | None, adverse_events: list[dict], notes: str, by, override_reason: str = ""
 ) -> Session:
     """Record what was done at a checked-in session and close it.
 
-    A treatment session needs a treatment body (dose limits, lot expiry); urgent
+    A treatment session needs a treatment body (dose limits, lot expiry) and, on a
+    protocol that requires it, a prior authorisation covering its date
+    (`cycles.rules.authorization_rule`, the booking's own rule; the clinician's
+    `override_reason`, or the one the session was booked with, passes it); urgent
     adverse events open an `adverse_event` flag at once; the planner and the
     response review run after commit.
     """
@@ -273,6 +276,11 @@ def session_complete(
         raise ValidationFailed("A treatment session needs a treatment record.", fields={"treatment": ["Required."]})
     if is_treatment and current.course_id is None:
         current.course = course_for_treatment(current.patient)
+    override_reason = (override_reason or "").strip()
+    if is_treatment:
+        _check_authorization(current, override_reason=override_reason or current.override_reason)
+    if override_reason:
+        current.override_reason = override_reason
     current.status = Status.COMPLETED
     current.completed_at = timezone.now()
     current.notes = notes or ""
@@ -294,6 +302,18 @@ def session_complete(
     if is_treatment:
         _after_treatment(current)
     return current
+
+
+def _check_authorization(session: Session, *, override_reason: str) -> None:
+    """A treatment given outside the payer's approval is not paid: the booking rule, asked again at the
+    visit (the approval may have been denied, or used up, since the booking). Read under the patient lock."""
+    if not session.course.protocol.requires_authorization:
+        return
+    facts = treatment_facts([session.course])[session.course_id]
+    proposal = proposal_for(session, exclude=session)
+    violation = rules.treatment_violation(facts, proposal, rules=(rules.authorization_rule,))
+    if violation is not None and not override_reason:
+        raise violation
 
 
 def _after_treatment(session: Session) -> None:

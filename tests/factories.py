@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from cycles.models import Course, Protocol, ReviewFlag, TreatmentRecord
+from cycles.models import Authorization, Course, Protocol, ReviewFlag, TreatmentRecord
 from patients.models import DiaryEntry, Patient, PriorPreventive
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
@@ -162,3 +162,18 @@ class TreatmentRecordFactory(factory.django.DjangoModelFactory):
     lot_number = "C1234C3"
     lot_expiry = factory.LazyAttribute(lambda r: r.session.start.date() + timedelta(days=365))
     injector = factory.SelfAttribute("session.clinician")
+
+
+class AuthorizationFactory(factory.django.DjangoModelFactory):
+    """An approval of two treatments over the next 180 days."""
+
+    class Meta:
+        model = Authorization
+
+    course = factory.SubFactory(CourseFactory)
+    payer = "Aetna"
+    reference = factory.Sequence(lambda n: f"PA-{n:06d}")
+    status = Authorization.Status.APPROVED
+    treatments_approved = 2
+    valid_from = factory.LazyFunction(lambda: timezone.now().date())
+    valid_to = factory.LazyAttribute(lambda a: a.valid_from + timedelta(days=180))

@@ -28,11 +28,12 @@ import time_machine
 from django.core.management import call_command
 
 from clinic.timezones import local_datetime
-from cycles.models import Course, ReviewFlag, TreatmentRecord
+from cycles.models import Course, Protocol, ReviewFlag, TreatmentRecord
 from notifications.models import Notification
 from patients.models import Patient
 from scheduling.models import Session
 from tests.factories import (
+    AuthorizationFactory,
     ClinicianFactory,
     CourseFactory,
     DiaryEntryFactory,
@@ -312,6 +313,7 @@ def everything(patient, clinician, location, clinician_user):
     )
     TimeOffFactory(clinician=clinician)
     ReviewFlagFactory(course=session.course)
+    AuthorizationFactory(course=session.course)
     last = treated(PatientFactory(), clinician, location, date(2026, 10, 12))
     return {"session": session, "due_patient": last.patient}
 
@@ -328,6 +330,7 @@ LISTS = [
     "/due/",
     "/review-flags/",
     "/notifications/",
+    "/authorizations/",
 ]
 
 
@@ -1096,7 +1099,7 @@ def test_complete_refuses_a_treatment_without_a_body_an_expired_lot_and_too_many
 
 # --- due list and review --------------------------------------------------------------------------
 
-DUE_FIELDS = {"patient", "course", "last_treatment", "due_from", "due_by", "overdue"}
+DUE_FIELDS = {"patient", "course", "last_treatment", "due_from", "due_by", "overdue", "authorization"}
 
 
 def test_the_due_list_rows_have_the_contract_fields_and_dates(front_desk_client, clinician, location):
@@ -1108,6 +1111,8 @@ def test_the_due_list_rows_have_the_contract_fields_and_dates(front_desk_client,
     assert row["due_from"] == "2027-01-12"  # + min_interval_days
     assert row["due_by"] == "2027-01-26"  # + interval_days + window_days
     assert row["overdue"] is False
+    # The default profile asks for no prior authorisation.
+    assert row["authorization"] == {"status": "not_required", "valid_to": None, "treatments_left": None}
 
 
 def test_within_days_counts_from_the_locations_today_and_includes_the_overdue(front_desk_client, clinician, location):
@@ -1180,6 +1185,118 @@ def test_stop_cancels_the_courses_future_sessions(clinician_client, booked):
         == 200
     )
     assert clinician_client.get(f"{API}/sessions/{booked.id}/").json()["status"] == "cancelled"
+
+
+# --- prior authorisation --------------------------------------------------------------------------
+
+AUTHORIZATION_FIELDS = {
+    "id",
+    "course",
+    "payer",
+    "reference",
+    "status",
+    "treatments_approved",
+    "units_approved",
+    "valid_from",
+    "valid_to",
+    "notes",
+    "treatments_used",
+    "treatments_left",
+}
+REAUTHORIZATION_FIELDS = {
+    "patient",
+    "course",
+    "protocol",
+    "diagnosis_code",
+    "baseline",
+    "cycles",
+    "treatments",
+    "outcome",
+    "hit6",
+    "midas",
+}
+DUE_AUTHORIZATION_STATUSES = {"ok", "missing", "expiring", "not_required"}
+
+
+@pytest.fixture
+def authorised(patient, clinician, location):
+    """A course on a payer's profile that requires authorisation, last treated on 2026-10-20."""
+    last = treated(patient, clinician, location, date(2026, 10, 20))
+    us = Protocol.objects.create(name="US payer", requires_authorization=True)
+    Course.objects.filter(pk=last.course_id).update(protocol=us)
+    return Course.objects.get(pk=last.course_id)
+
+
+def test_an_authorisation_has_the_contract_fields_and_counts_treatments(front_desk_client, authorised):
+    url = f"{API}/courses/{authorised.pk}/authorizations/"
+    body = {
+        "payer": "Aetna",
+        "reference": "PA-1",
+        "status": "approved",
+        "treatments_approved": 2,
+        "units_approved": 310,
+        "valid_from": "2026-10-01",
+        "valid_to": "2027-03-31",
+        "notes": "",
+    }
+    response = front_desk_client.post(url, body)
+    assert response.status_code == 201, response.json()
+    out = response.json()
+    assert set(out) >= AUTHORIZATION_FIELDS
+    assert {k: out[k] for k in body} == body
+    assert is_uuid(out["id"]) and out["course"] == str(authorised.pk)
+    assert (out["treatments_used"], out["treatments_left"]) == (1, 1)  # the treatment of 2026-10-20
+    [row] = assert_page(front_desk_client.get(url))
+    assert row["id"] == out["id"]
+    detail = front_desk_client.get(f"{API}/authorizations/{out['id']}/").json()
+    assert set(detail) >= AUTHORIZATION_FIELDS
+    patched = front_desk_client.patch(f"{API}/authorizations/{out['id']}/", {"status": "denied"})
+    assert patched.status_code == 200 and patched.json()["status"] == "denied"
+
+
+def test_valid_to_before_valid_from_is_400_validation_error(front_desk_client, authorised):
+    body = {"payer": "Aetna", "status": "approved", "treatments_approved": 2}
+    response = front_desk_client.post(
+        f"{API}/courses/{authorised.pk}/authorizations/", {**body, "valid_from": "2027-02-01", "valid_to": "2027-01-01"}
+    )
+    assert "valid_to" in assert_error(response, 400, "validation_error")["fields"]
+
+
+def test_a_treatment_outside_the_approval_is_422_authorization_required(
+    front_desk_client, clinician_client, authorised, patient, clinician, location
+):
+    start = ny(date(2027, 1, 12), 10)
+    body = assert_error(
+        front_desk_client.post(f"{API}/sessions/", book_body(patient, clinician, location, start)),
+        422,
+        "authorization_required",
+    )
+    assert "fields" not in body
+    overridden = book_body(patient, clinician, location, start, override_reason="payer agreed by phone")
+    assert clinician_client.post(f"{API}/sessions/", overridden).status_code == 201
+
+
+def test_the_expiring_list_and_the_due_rows_authorization(front_desk_client, authorised):
+    AuthorizationFactory(course=authorised, valid_from=date(2026, 10, 1), valid_to=date(2027, 1, 29))
+    rows = assert_page(front_desk_client.get(f"{API}/authorizations/", {"expiring_within_days": 30}))
+    assert len(rows) == 1 and set(rows[0]) >= AUTHORIZATION_FIELDS
+    assert assert_page(front_desk_client.get(f"{API}/authorizations/", {"status": "approved"}))
+    [row] = assert_page(front_desk_client.get(f"{API}/due/"))
+    assert set(row["authorization"]) == {"status", "valid_to", "treatments_left"}
+    assert row["authorization"] == {"status": "expiring", "valid_to": "2027-01-29", "treatments_left": 1}
+    assert row["authorization"]["status"] in DUE_AUTHORIZATION_STATUSES
+
+
+def test_the_reauthorization_packet_and_letter_are_for_clinicians(clinician_client, front_desk_client, authorised):
+    url = f"{API}/courses/{authorised.pk}/reauthorization/"
+    assert set(clinician_client.get(url).json()) >= REAUTHORIZATION_FIELDS
+    pdf = clinician_client.get(url, {"format": "pdf"})
+    assert (pdf.status_code, pdf["Content-Type"]) == (200, "application/pdf")
+    letter = clinician_client.get(f"{API}/courses/{authorised.pk}/letter/", {"format": "pdf"})
+    assert (letter.status_code, letter["Content-Type"]) == (200, "application/pdf")
+    for path in (url, f"{API}/courses/{authorised.pk}/letter/"):
+        assert_error(front_desk_client.get(path), 403, "permission_denied")
+        assert_error(front_desk_client.get(path, {"format": "pdf"}), 403, "permission_denied")
 
 
 # --- notifications --------------------------------------------------------------------------------
@@ -1320,6 +1437,11 @@ CONTRACT_PATHS = {
     "/api/v1/protocols/{id}/": {"get", "patch"},
     "/api/v1/courses/": {"get"},
     "/api/v1/courses/{id}/": {"get", "patch"},
+    "/api/v1/courses/{id}/authorizations/": {"get", "post"},
+    "/api/v1/courses/{id}/reauthorization/": {"get"},
+    "/api/v1/courses/{id}/letter/": {"get"},
+    "/api/v1/authorizations/": {"get"},
+    "/api/v1/authorizations/{id}/": {"get", "patch"},
     "/api/v1/patients/": {"get", "post"},
     "/api/v1/patients/{id}/": {"get", "patch"},
     "/api/v1/patients/{id}/preventives/": {"get", "post"},
@@ -1422,6 +1544,12 @@ def test_the_schema_names_every_contract_path_and_method(schema):
         ("/api/v1/sessions/{id}/", "get", SESSION_FIELDS),
         ("/api/v1/sessions/", "post", SESSION_FIELDS),
         ("/api/v1/due/", "get", DUE_FIELDS),
+        ("/api/v1/courses/{id}/authorizations/", "get", AUTHORIZATION_FIELDS),
+        ("/api/v1/courses/{id}/authorizations/", "post", AUTHORIZATION_FIELDS),
+        ("/api/v1/authorizations/", "get", AUTHORIZATION_FIELDS),
+        ("/api/v1/authorizations/{id}/", "get", AUTHORIZATION_FIELDS),
+        ("/api/v1/authorizations/{id}/", "patch", AUTHORIZATION_FIELDS),
+        ("/api/v1/courses/{id}/reauthorization/", "get", REAUTHORIZATION_FIELDS),
         ("/api/v1/review-flags/", "get", FLAG_FIELDS),
         ("/api/v1/notifications/", "get", NOTIFICATION_FIELDS),
         ("/api/v1/auth/token/", "post", {"token"}),
@@ -1453,6 +1581,7 @@ def test_the_schema_lists_the_query_parameters(schema):
 
     assert {"search", "page", "page_size"} <= params("/api/v1/patients/")
     assert {"within_days", "page", "page_size"} <= params("/api/v1/due/")
+    assert {"status", "expiring_within_days", "page", "page_size"} <= params("/api/v1/authorizations/")
     assert {"status", "kind"} <= params("/api/v1/review-flags/")
     assert {"patient", "session", "status"} <= params("/api/v1/notifications/")
 
@@ -1486,6 +1615,7 @@ def test_the_schema_describes_every_list_as_paginated(schema, path):
         "/api/v1/patients/{id}/preventives/",
         "/api/v1/patients/{id}/diary/",
         "/api/v1/sessions/",
+        "/api/v1/courses/{id}/authorizations/",
     ],
 )
 def test_the_schema_describes_creates_as_201(schema, path):
@@ -1506,6 +1636,11 @@ def test_the_schema_describes_creates_as_201(schema, path):
         ("/api/v1/protocol/", "patch", {"400", "401", "403"}),
         ("/api/v1/review-flags/{id}/resolve/", "post", {"400", "403", "404", "409"}),
         ("/api/v1/due/", "get", {"400", "401", "403"}),
+        ("/api/v1/courses/{id}/authorizations/", "post", {"400", "401", "403", "404"}),
+        ("/api/v1/authorizations/", "get", {"400", "401", "403"}),
+        ("/api/v1/authorizations/{id}/", "patch", {"400", "404"}),
+        ("/api/v1/courses/{id}/reauthorization/", "get", {"401", "403", "404"}),
+        ("/api/v1/courses/{id}/letter/", "get", {"401", "403", "404"}),
         ("/api/v1/notifications/", "get", {"400", "401", "403"}),
         ("/api/v1/auth/token/", "post", {"400", "429"}),
         ("/api/v1/webhooks/sms/", "post", {"403"}),

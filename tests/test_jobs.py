@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from clinic.celery import PERIODIC_JOBS
 from clinic.celery import app as celery_app
-from cycles import planner, review
-from cycles.models import Course, Protocol, ReviewFlag
+from cycles import authorizations, planner, review
+from cycles.models import Authorization, Course, Protocol, ReviewFlag
 from notifications.models import ReminderPolicy
 from scheduling.models import Session
 from tests.cycle import at, clinic, diary, no_benefit_course, treated_course
@@ -299,3 +299,132 @@ def test_every_sweep_takes_the_same_queries_with_courses_on_three_profiles(locat
         assert review.overdue_sweep()["courses"] == 3
     with django_assert_num_queries(PLAN_SWEEP_QUERIES):
         assert planner.plan_sweep()["booked"] == 3
+
+
+# --- prior authorisation: the planner and the expiring job -----------------------------------------------
+
+
+def on_a_us_payer(courses=None) -> Protocol:
+    """Move the courses (all when None) onto a payer profile that requires authorisation."""
+    us = Protocol.objects.create(name="US payer", requires_authorization=True, response_threshold_pct=50)
+    (Course.objects.all() if courses is None else Course.objects.filter(pk__in=[c.pk for c in courses])).update(
+        protocol=us
+    )
+    return us
+
+
+def approve_all(courses, **fields) -> None:
+    fields = {"valid_from": TODAY - timedelta(days=400), "valid_to": TODAY + timedelta(days=400), **fields}
+    Authorization.objects.bulk_create(
+        Authorization(
+            course=course,
+            payer="Aetna",
+            reference=f"PA-{index}",
+            status=Authorization.Status.APPROVED,
+            treatments_approved=fields.get("treatments", 10),
+            valid_from=fields["valid_from"],
+            valid_to=fields["valid_to"],
+        )
+        for index, course in enumerate(courses)
+    )
+
+
+# The planning sweep with courses whose profile requires authorisation: PLAN_SWEEP_QUERIES and one more per
+# chunk, the chunk's authorisations (read with the course rules' facts after 8 locations, before 9 the
+# clinician locks). A chunk with no such course makes no such query.
+PLAN_SWEEP_QUERIES_WITH_AUTHORIZATION = PLAN_SWEEP_QUERIES + 1
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_the_planning_sweep_over_courses_needing_authorisation_takes_the_same_queries_for_10_and_200(
+    location, n, django_assert_num_queries
+):
+    population(location, n)
+    on_a_us_payer()
+    approve_all(Course.objects.all())
+    # Three more due to plan without any approval: not even candidates, left to the due list.
+    unapproved = [
+        treated_course(
+            location=location, clinician=ClinicianFactory(locations=[location]), treated_on=[TODAY - timedelta(days=5)]
+        )
+        for _ in range(3)
+    ]
+    on_a_us_payer(unapproved)
+    ReminderPolicy.current()
+    with django_assert_num_queries(PLAN_SWEEP_QUERIES_WITH_AUTHORIZATION):
+        assert planner.plan_sweep() == {"booked": 3, "failed": 0, "already_booked": 0, "skipped": 0}
+    assert not Session.objects.filter(course__in=unapproved, status="booked").exists()
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_a_chunk_skipping_n_courses_without_approval_takes_the_same_queries_for_10_and_200(
+    location, n, django_assert_num_queries
+):
+    ReminderPolicy.current()
+    lee = ClinicianFactory(locations=[location])
+    unapproved = [
+        treated_course(
+            location=location, clinician=lee, treated_on=[TODAY - timedelta(days=1 + i % 40)], hour=9 + i // 40
+        )
+        for i in range(n)
+    ]
+    approved = [
+        treated_course(
+            location=location, clinician=ClinicianFactory(locations=[location]), treated_on=[TODAY - timedelta(days=2)]
+        )
+        for _ in range(3)
+    ]
+    on_a_us_payer()
+    approve_all(approved)
+    ids = [c.pk for c in unapproved + approved]
+    # The chunk's 14 (PLAN_SWEEP_QUERIES less the sweep's profiles, zones and candidates) and its authorisations;
+    # the n courses without one are skipped before the clinicians are locked.
+    with django_assert_num_queries(PLAN_SWEEP_QUERIES_WITH_AUTHORIZATION - 3):
+        results = planner.courses_plan(course_ids=ids)
+    outcomes = [results[c.pk] for c in unapproved]
+    assert {(r.outcome, r.reason) for r in outcomes} == {(planner.PlanOutcome.SKIPPED, "needs prior authorisation")}
+    assert {results[c.pk].outcome for c in approved} == {planner.PlanOutcome.BOOKED}
+
+
+def approvals_to_sweep(location, n: int) -> None:
+    """n courses treated last month with an approval that has room and time (nothing to mark), three whose
+    approval ends in ten days (to mark), three marked though renewed since (to clear)."""
+    lee = ClinicianFactory(locations=[location])
+    courses = [
+        treated_course(
+            location=location, clinician=lee, treated_on=[TODAY - timedelta(days=20 + i % 50)], hour=9 + i // 50
+        )
+        for i in range(n + 6)
+    ]
+    on_a_us_payer()
+    approve_all(courses[:n], valid_from=TODAY - timedelta(days=90), valid_to=TODAY + timedelta(days=150))
+    approve_all(courses[n : n + 3], valid_from=TODAY - timedelta(days=170), valid_to=TODAY + timedelta(days=10))
+    approve_all(courses[n + 3 :], valid_from=TODAY - timedelta(days=90), valid_to=TODAY + timedelta(days=150))
+    Authorization.objects.filter(course__in=courses[n + 3 :]).update(expiring=True, expiring_since=NOW)
+
+
+@pytest.mark.parametrize("n", [10, 200])
+def test_the_expiring_job_takes_the_same_queries_for_10_and_200_courses_and_a_second_run_does_nothing(
+    location, n, django_assert_num_queries
+):
+    approvals_to_sweep(location, n)
+    # 1 approvals still valid or marked, with course, patient and protocol; 2 the patients' treatments;
+    # 3 mark the three expiring; 4 clear the three renewed
+    with django_assert_num_queries(4):
+        assert authorizations.expiring_sweep() == {"authorizations": n + 6, "marked": 3, "cleared": 3}
+    assert Authorization.objects.filter(expiring=True).count() == 3
+    # Once done: the same two reads, no write.
+    with django_assert_num_queries(2):
+        assert authorizations.expiring_sweep() == {"authorizations": n + 6, "marked": 0, "cleared": 0}
+
+
+def test_the_expiring_job_works_in_chunks_and_sees_every_approval(location):
+    approvals_to_sweep(location, 12)
+    with CaptureQueriesContext(connection) as queries:
+        assert authorizations.expiring_sweep(chunk_size=5) == {"authorizations": 18, "marked": 3, "cleared": 3}
+    pages = [
+        q
+        for q in queries.captured_queries
+        if 'FROM "cycles_authorization"' in q["sql"] and re.search(r"\bLIMIT 5\b", q["sql"])
+    ]
+    assert len(pages) == 4  # 5 + 5 + 5 + 3

@@ -25,7 +25,9 @@ AUTH_ERRORS = {
 }
 NOT_FOUND = {404: _error("not_found")}
 CONFLICT = {409: _error("slot_unavailable, patient_busy or invalid_transition")}
-RULE_VIOLATION = {422: _error("too_soon (with `earliest`), not_eligible (with `reasons`) or dose_limit")}
+RULE_VIOLATION = {
+    422: _error("too_soon (with `earliest`), not_eligible (with `reasons`), dose_limit or authorization_required")
+}
 
 
 def add_error_responses(result, generator, request, public):

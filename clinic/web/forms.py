@@ -133,7 +133,10 @@ class BookingForm(SlotPickForm):
         label="Clinical override reason",
         required=False,
         max_length=500,
-        help_text="Only to book a treatment before the minimum interval or without eligibility; audited.",
+        help_text=(
+            "Only to book a treatment before the minimum interval, without eligibility or outside the prior "
+            "authorisation; audited."
+        ),
     )
 
     field_order = ["kind", "slot", "clinician", "on_date", "at_time", "override_reason"]
@@ -187,6 +190,12 @@ class TreatmentForm(forms.Form):
         required=False,
         max_length=1000,
         help_text="Needed when the units differ from PREEMPT beyond follow-the-pain; kept on the record.",
+    )
+    override_reason = forms.CharField(
+        label="Clinical override reason",
+        required=False,
+        max_length=500,
+        help_text="Only to treat outside the course's prior authorisation; audited.",
     )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -2,10 +2,11 @@
 
 from datetime import date, datetime
 
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.utils import timezone
 
 from clinic.timezones import day_bounds
+from cycles import selectors as cycle_selectors
 from cycles.models import AdverseEvent, Course, Protocol, ReviewFlag
 from notifications.models import Notification
 from patients.models import Patient
@@ -230,3 +231,13 @@ def open_flag_counts() -> dict[str, int]:
 
 def active_clinicians() -> QuerySet[Clinician]:
     return Clinician.objects.filter(active=True).order_by("name")
+
+
+def course_for_page(*, patient: Patient) -> Course | None:
+    """The patient's latest course (the active one first) with its protocol and dates (`cycles.selectors`)."""
+    course = (
+        cycle_selectors.course_list(patient=patient)
+        .order_by(Case(When(status=Course.Status.ACTIVE, then=0), default=1), "-created_at")
+        .first()
+    )
+    return cycle_selectors.course_dates(course) if course is not None else None

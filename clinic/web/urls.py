@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from clinic.web import authorizations
 from clinic.web.views import booking, calendar, clinical, home, patients, sessions
 
 app_name = "web"
@@ -29,4 +30,11 @@ urlpatterns = [
     path("due/", home.due, name="due"),
     path("review/", clinical.review_queue, name="review_queue"),
     path("review/<uuid:pk>/resolve/", clinical.resolve_flag, name="resolve_flag"),
+    # Prior authorisation (clinic/web/authorizations.py)
+    path("courses/<uuid:pk>/authorizations/", authorizations.course_authorizations, name="course_authorizations"),
+    path("courses/<uuid:pk>/reauthorization.pdf", authorizations.reauthorization_pdf, name="reauthorization_pdf"),
+    path("courses/<uuid:pk>/letter.pdf", authorizations.letter_pdf, name="letter_pdf"),
+    path("authorizations/renewals/", authorizations.renewals, name="renewals"),
+    path("authorizations/<uuid:pk>/edit/", authorizations.authorization_edit, name="authorization_edit"),
+    path("authorizations/<uuid:pk>/status/", authorizations.authorization_status, name="authorization_status"),
 ]

@@ -17,6 +17,16 @@ class DueQuery(serializers.Serializer):
     within_days = serializers.IntegerField(required=False, default=14, min_value=0, max_value=MAX_WITHIN_DAYS)
 
 
+class DueAuthorizationSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["ok", "missing", "expiring", "not_required"],
+        help_text="missing: no approval still valid with a treatment left; expiring: it ends within 30 days or "
+        "has one treatment left",
+    )
+    valid_to = serializers.DateField(allow_null=True)
+    treatments_left = serializers.IntegerField(allow_null=True)
+
+
 class DueRowSerializer(serializers.Serializer):
     patient = serializers.UUIDField(source="patient_id")
     patient_name = serializers.CharField()
@@ -27,6 +37,7 @@ class DueRowSerializer(serializers.Serializer):
     due_by = serializers.DateField()
     overdue = serializers.BooleanField()
     auto_booking_failed = serializers.BooleanField(help_text="the planner found no free slot in the window")
+    authorization = DueAuthorizationSerializer(help_text="the course's prior authorisation")
 
 
 class DueList(GenericAPIView):
@@ -44,7 +55,7 @@ class DueList(GenericAPIView):
         query = DueQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         page = self.paginate_queryset(due.due_list(within_days=query.validated_data["within_days"]))
-        rows = [due.due_row(course) for course in page]
+        rows = due.due_rows(page)
         audit_record(
             request=request, action=AuditLog.Action.READ, resource="due_list", patient_ids=[r.patient_id for r in rows]
         )

@@ -1,8 +1,11 @@
+import re
+from datetime import date
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clinic.api.fields import AwareDateTimeField
-from cycles.models import AdverseEvent, Course, Protocol, TreatmentRecord
+from cycles.models import AdverseEvent, Authorization, Course, Protocol, TreatmentRecord
 from patients import response
 from patients.models import Patient
 from scheduling.models import Clinician, Location, Session
@@ -96,15 +99,105 @@ class CourseSerializer(serializers.ModelSerializer):
             "last_treatment",
             "due_from",
             "due_by",
+            "diagnosis_code",
+            "referring_clinician",
             "created_at",
             "stopped_at",
         ]
         read_only_fields = fields
 
 
+# ICD-10-CM: a letter, a digit, a digit or letter, then after the dot up to four more (G43.709).
+ICD10CM = r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"
+
+
 class CourseUpdateSerializer(serializers.Serializer):
     protocol = serializers.PrimaryKeyRelatedField(queryset=Protocol.objects.all(), required=False)
     status = serializers.ChoiceField(choices=[Course.Status.ACTIVE, Course.Status.PAUSED], required=False)
+    diagnosis_code = serializers.CharField(
+        max_length=8, required=False, help_text="ICD-10-CM, e.g. G43.709 (chronic migraine without aura)"
+    )
+    referring_clinician = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def validate_diagnosis_code(self, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(ICD10CM, code):
+            raise serializers.ValidationError("An ICD-10-CM code such as G43.709.")
+        return code
+
+
+def _in_years(value: date) -> date:
+    if not 1900 <= value.year <= 2200:
+        raise serializers.ValidationError("A date between the years 1900 and 2200.")
+    return value
+
+
+class AuthorizationSerializer(serializers.ModelSerializer):
+    patient = serializers.UUIDField(source="course.patient_id", read_only=True)
+    treatments_used = serializers.IntegerField(
+        read_only=True, help_text="the course's completed and active treatments whose local date falls inside it"
+    )
+    treatments_left = serializers.IntegerField(read_only=True)
+    expiring = serializers.BooleanField(
+        source="is_expiring", read_only=True, help_text="approved, and ending within 30 days or one treatment left"
+    )
+    expiring_since = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="when the daily job first marked it expiring"
+    )
+    renew_by = serializers.DateField(
+        read_only=True, help_text="valid_to, or sooner the due date of the first treatment it has no room for"
+    )
+
+    class Meta:
+        model = Authorization
+        fields = [
+            "id",
+            "course",
+            "patient",
+            "payer",
+            "reference",
+            "status",
+            "treatments_approved",
+            "units_approved",
+            "valid_from",
+            "valid_to",
+            "notes",
+            "treatments_used",
+            "treatments_left",
+            "expiring",
+            "expiring_since",
+            "renew_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AuthorizationInputSerializer(serializers.Serializer):
+    """POST (a new authorisation) and PATCH (partial: only the fields sent)."""
+
+    payer = serializers.CharField(max_length=100)
+    reference = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=Authorization.Status.choices, required=False, default="pending")
+    treatments_approved = serializers.IntegerField(min_value=0, max_value=52, required=False, default=0)
+    units_approved = serializers.IntegerField(
+        min_value=1, max_value=10000, required=False, allow_null=True, default=None
+    )
+    valid_from = serializers.DateField(validators=[_in_years])
+    valid_to = serializers.DateField(validators=[_in_years])
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if "valid_from" in attrs and "valid_to" in attrs and attrs["valid_to"] < attrs["valid_from"]:
+            raise serializers.ValidationError({"valid_to": ["Must be on or after valid_from."]})
+        return attrs
+
+
+class AuthorizationQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Authorization.Status.choices, required=False)
+    expiring_within_days = serializers.IntegerField(min_value=0, max_value=366, required=False)
+    course = serializers.UUIDField(required=False)
+    patient = serializers.UUIDField(required=False)
 
 
 class CourseQuerySerializer(serializers.Serializer):
@@ -205,6 +298,14 @@ class CompleteSerializer(serializers.Serializer):
     treatment = TreatmentInputSerializer(required=False, allow_null=True)
     adverse_events = AdverseEventInputSerializer(many=True, required=False, default=list)
     notes = serializers.CharField(allow_blank=True, required=False, default="")
+    override_reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="gives a treatment outside the course's prior authorisation (audited); the reason the "
+        "session was booked with holds too",
+    )
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -370,3 +471,126 @@ class EligibilitySerializer(serializers.Serializer):
     acute_medication_days_per_28 = serializers.FloatField(allow_null=True)
     meets_protocol = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
+
+
+# --- the reauthorisation packet (cycles.packets.reauthorization_packet) ---------------------------------
+
+
+class ClinicSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    address = serializers.CharField(allow_blank=True)
+
+
+class PacketPatientSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    mrn = serializers.CharField()
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+
+
+class PacketCourseSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    started_on = serializers.DateField(allow_null=True)
+    cycles_completed = serializers.IntegerField()
+    referring_clinician = serializers.CharField(allow_blank=True)
+
+
+class PacketProtocolSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    response_metric = serializers.CharField()
+    response_threshold_pct = serializers.IntegerField()
+    requires_authorization = serializers.BooleanField()
+
+
+class PacketBaselineSerializer(serializers.Serializer):
+    headache_days_per_28 = serializers.FloatField(allow_null=True)
+    migraine_days_per_28 = serializers.FloatField(allow_null=True)
+    diary_days = serializers.IntegerField()
+    window_from = serializers.DateField()
+    window_to = serializers.DateField()
+
+
+class PacketCycleSerializer(serializers.Serializer):
+    cycle = serializers.IntegerField()
+    session = serializers.UUIDField(allow_null=True)
+    treated_on = serializers.DateField()
+    window_end = serializers.DateField()
+    total_units = serializers.IntegerField(allow_null=True)
+    headache_days_per_28 = serializers.FloatField(allow_null=True)
+    migraine_days_per_28 = serializers.FloatField(allow_null=True)
+    diary_days = serializers.IntegerField()
+    reduction_pct = serializers.FloatField(allow_null=True, help_text="on the protocol's response_metric")
+    assessment = serializers.ChoiceField(choices=[a.value for a in response.Assessment])
+    final = serializers.BooleanField()
+
+
+class PacketTreatmentSerializer(serializers.Serializer):
+    session = serializers.UUIDField()
+    treated_on = serializers.DateField()
+    total_units = serializers.IntegerField()
+    sites = serializers.IntegerField()
+    units_wasted = serializers.IntegerField()
+    lot_number = serializers.CharField()
+    billing = ClaimLineSerializer(many=True)
+
+
+class OutcomeSerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=[m.value for m in response.Metric])
+    baseline_per_28 = serializers.FloatField(allow_null=True)
+    latest_per_28 = serializers.FloatField(allow_null=True, help_text="of the latest judged cycle, a final one first")
+    reduction_pct = serializers.FloatField(allow_null=True)
+    threshold_pct = serializers.FloatField()
+    meets_threshold = serializers.BooleanField(allow_null=True, help_text="null while no cycle can be judged")
+    cycle = serializers.IntegerField(allow_null=True)
+    final = serializers.BooleanField(allow_null=True)
+
+
+class ScoreSerializer(serializers.Serializer):
+    baseline = serializers.IntegerField(allow_null=True, help_text="the latest before the first treatment")
+    baseline_on = serializers.DateField(allow_null=True)
+    latest = serializers.IntegerField(allow_null=True, help_text="the latest since the first treatment")
+    latest_on = serializers.DateField(allow_null=True)
+
+
+class PacketAuthorizationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    payer = serializers.CharField()
+    reference = serializers.CharField(allow_blank=True)
+    status = serializers.CharField()
+    treatments_approved = serializers.IntegerField()
+    units_approved = serializers.IntegerField(allow_null=True)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField()
+    treatments_used = serializers.IntegerField()
+    treatments_left = serializers.IntegerField()
+
+
+class NextDueSerializer(serializers.Serializer):
+    due_from = serializers.DateField(allow_null=True)
+    due_by = serializers.DateField(allow_null=True)
+    booked_on = serializers.DateField(allow_null=True, help_text="local date of the treatment booked next, if any")
+
+
+class ReauthorizationSerializer(serializers.Serializer):
+    clinic = ClinicSerializer()
+    generated_on = serializers.DateField()
+    patient = PacketPatientSerializer()
+    course = PacketCourseSerializer()
+    protocol = PacketProtocolSerializer()
+    diagnosis_code = serializers.CharField(help_text="ICD-10-CM")
+    baseline = PacketBaselineSerializer()
+    cycles = PacketCycleSerializer(many=True)
+    treatments = PacketTreatmentSerializer(many=True)
+    outcome = OutcomeSerializer()
+    hit6 = ScoreSerializer()
+    midas = ScoreSerializer()
+    authorizations = PacketAuthorizationSerializer(many=True)
+    next_due = NextDueSerializer()
+
+
+class LetterSerializer(ReauthorizationSerializer):
+    signed_by = serializers.CharField()

@@ -241,7 +241,12 @@ class SessionComplete(_SessionAction):
             adverse_events=data["adverse_events"],
             notes=data["notes"],
             by=request.user,
+            override_reason=data["override_reason"],
         )
+        if data["override_reason"].strip():
+            audit_record(
+                request=request, action=Action.OVERRIDE, resource="session", obj=session, detail=session.override_reason
+            )
         _audit_deviation(request, session)
         return session
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cycles.api import due, flags, patients, protocol, sessions
+from cycles.api import authorizations, due, flags, patients, protocol, sessions
 
 urlpatterns = [
     path("protocol/", protocol.ProtocolDetail.as_view(), name="protocol"),
@@ -8,6 +8,19 @@ urlpatterns = [
     path("protocols/<uuid:pk>/", protocol.ProtocolDetail.as_view(), name="protocol-detail"),
     path("courses/", protocol.CourseList.as_view(), name="course-list"),
     path("courses/<uuid:pk>/", protocol.CourseDetail.as_view(), name="course-detail"),
+    path(
+        "courses/<uuid:pk>/authorizations/",
+        authorizations.CourseAuthorizations.as_view(),
+        name="course-authorization-list",
+    ),
+    path(
+        "courses/<uuid:pk>/reauthorization/",
+        authorizations.CourseReauthorization.as_view(),
+        name="course-reauthorization",
+    ),
+    path("courses/<uuid:pk>/letter/", authorizations.CourseLetter.as_view(), name="course-letter"),
+    path("authorizations/", authorizations.AuthorizationList.as_view(), name="authorization-list"),
+    path("authorizations/<uuid:pk>/", authorizations.AuthorizationDetail.as_view(), name="authorization-detail"),
     path("sessions/", sessions.SessionList.as_view(), name="session-list"),
     path("sessions/<uuid:pk>/", sessions.SessionDetail.as_view(), name="session-detail"),
     path("sessions/<uuid:pk>/reschedule/", sessions.SessionReschedule.as_view(), name="session-reschedule"),

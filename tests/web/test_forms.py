@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from clinic.models import AuditLog
 from clinic.timezones import local_datetime
 from clinic.web.daygrid import build_day_grid
 from cycles.models import ReviewFlag, TreatmentRecord
@@ -232,3 +233,14 @@ def test_the_day_grid_keeps_wall_clock_rows_on_the_day_clocks_spring_forward(cli
     assert [row.at for row in grid.rows] == [time(9), time(9, 30), time(10), time(10, 30)]
     assert grid.rows[0].cells[0].sessions == [session]
     assert all(row.cells[0].working for row in grid.rows)
+
+
+def test_a_clinicians_override_on_the_booking_page_is_audited_like_the_apis(doctor, nora, clinician, location):
+    data = {"kind": "treatment", "location": location.id, "clinician": clinician.id, "slot": "other"}
+    response = doctor.post(
+        f"/patients/{nora.id}/book/",
+        {**data, "on_date": "2027-03-08", "at_time": "10:00", "override_reason": "Travelling for three months."},
+    )
+    assert response.status_code == 302
+    audit = AuditLog.objects.get(action=AuditLog.Action.OVERRIDE, patient_id=nora.pk)
+    assert audit.detail == "Travelling for three months."

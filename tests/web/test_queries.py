@@ -84,8 +84,9 @@ def test_the_patient_page_runs_a_fixed_number_of_queries(
     url = f"/patients/{patient.id}/"
     desk.get(url)
     # 1 session, 2 user, 3 roles (groups), 4 patient, 5 sessions with clinician and location,
-    # 6 notifications, 7 audit row, 8-10 the session's idle clock saved (savepoint, UPDATE, release)
-    with django_assert_num_queries(10):
+    # 6 notifications, 7 the course with its protocol and treatment dates, 8 its prior authorisations with
+    # their treatments, 9 audit row, 10-12 the session's idle clock saved (savepoint, UPDATE, release)
+    with django_assert_num_queries(12):
         response = desk.get(url)
     assert response.content.decode().count("data-session=") == sessions
 

@@ -1,7 +1,8 @@
 """A demo clinic: two locations in different zones, four clinicians, forty patients,
 and a few months of sessions: completed treatments with their records (so cycle
 numbers, the 12-week rule and the response chart have history), today's list,
-and bookings over the next few weeks.
+and bookings over the next few weeks. The courses on the US payer's profile have
+prior authorisations: most in force, one expiring, one missing (the renewal queue).
 
 Idempotent: a second run finds the demo clinic and only prints the logins.
 Everything random comes from one seeded generator, so every machine gets the
@@ -10,6 +11,7 @@ same clinic.
 
 import random
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -18,7 +20,7 @@ from django.db import transaction
 
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, ensure_groups
 from clinic.timezones import local_datetime, today_in
-from cycles.models import AdverseEvent, Course, Protocol, TreatmentRecord
+from cycles.models import AdverseEvent, Authorization, Course, Protocol, TreatmentRecord
 from patients.models import DiaryEntry, Patient, PriorPreventive
 from scheduling.models import Clinician, Location, Session, WorkingHours
 
@@ -54,11 +56,11 @@ class Command(BaseCommand):
         _profiles()
         users = self._staff()
         if Location.objects.filter(name=LOCATIONS[0][0]).exists():
-            # A clinic seeded before sessions existed in the demo gets them once.
+            # A clinic seeded before sessions (or authorisations) existed in the demo gets them once.
             if not Session.objects.exists():
                 SessionSeeder(random.Random(20261123)).run()
                 return True
-            return False
+            return seed_authorizations(random.Random(20261124)) > 0
         rng = random.Random(20261122)
         locations = [Location.objects.create(name=name, time_zone=tz) for name, tz in LOCATIONS]
         clinicians = []
@@ -179,7 +181,8 @@ class SessionSeeder:
             clinician = clinicians_at[location][index % len(clinicians_at[location])]
             plan = index % 10
             if plan < 7:
-                on = profiles["nice"] if index % 5 == 1 else profiles["us"] if index % 7 == 3 else protocol
+                # Every fifth NICE; every fourth New York patient (even index) the US payer's.
+                on = profiles["nice"] if index % 5 == 1 else profiles["us"] if index % 4 == 0 else protocol
                 course = Course(patient=patient, protocol=on)
                 courses.append(course)
                 self._treated(patient, course, clinician, location, today, length, overdue=plan == 6)
@@ -208,6 +211,7 @@ class SessionSeeder:
         Session.objects.bulk_create(self.sessions)
         TreatmentRecord.objects.bulk_create(self.records)
         AdverseEvent.objects.bulk_create(self.events)
+        seed_authorizations(random.Random(20261124))
 
     def _treated(self, patient, course, clinician, location, today: date, length, *, overdue: bool) -> None:
         """Completed treatments every 84 days up to the past month; the next one booked if due soon."""
@@ -299,3 +303,79 @@ class SessionSeeder:
             self.events.append(
                 AdverseEvent(patient=session.patient, session=session, kind=kind, severity=AdverseEvent.Severity.MILD)
             )
+
+
+PAYERS = ["Aetna", "UnitedHealthcare", "Cigna", "Blue Cross Blue Shield"]
+
+
+def seed_authorizations(rng: random.Random) -> int:
+    """Prior authorisations of the active courses whose profile requires them, once: one missing (its last
+    approval ended three weeks ago; a course with nothing booked, so it waits on the due list), one
+    expiring in 18 days, the others in force (four treatments over a year). Every booked treatment of
+    theirs falls inside its approval, as the booking rule would have it."""
+    if Authorization.objects.exists():
+        return 0
+    courses = list(
+        Course.objects.filter(status=Course.Status.ACTIVE, protocol__requires_authorization=True)
+        .select_related("patient")
+        .order_by("patient__mrn")
+    )
+    booked: dict = {}
+    treated: dict = {}  # course id -> local dates of its completed and booked treatments
+    for session in Session.objects.filter(
+        course__in=courses, kind=Session.Kind.TREATMENT, status__in=Session.ACTIVE_STATUSES
+    ).select_related("location"):
+        day = session.start.astimezone(session.location.zone).date()
+        treated.setdefault(session.course_id, []).append(day)
+        if session.status in Session.UPCOMING_STATUSES:
+            booked[session.course_id] = day
+    missing = next((c for c in courses if c.pk not in booked), None)
+
+    def today_of(course) -> date:
+        return today_in(ZoneInfo(course.patient.time_zone))
+
+    # Its booked treatment (if any) falls before it ends.
+    expiring = next(
+        (c for c in courses if c is not missing and booked.get(c.pk, today_of(c)) <= today_of(c) + timedelta(days=18)),
+        None,
+    )
+    rows = []
+    for course in courses:
+        today = today_of(course)
+        common = {"course": course, "payer": rng.choice(PAYERS), "reference": f"PA{rng.randint(1000000, 9999999)}"}
+        if course is missing:
+            rows.append(
+                Authorization(
+                    **common,
+                    status=Authorization.Status.APPROVED,
+                    treatments_approved=2,
+                    valid_from=today - timedelta(days=200),
+                    valid_to=today - timedelta(days=20),
+                    notes="Renewal not yet requested.",
+                )
+            )
+        elif course is expiring:
+            valid_from = today - timedelta(days=162)
+            used = sum(1 for day in treated.get(course.pk, ()) if day >= valid_from)
+            rows.append(
+                Authorization(
+                    **common,
+                    status=Authorization.Status.APPROVED,
+                    treatments_approved=used + 1,  # one left, and 18 days
+                    valid_from=valid_from,
+                    valid_to=today + timedelta(days=18),
+                )
+            )
+        else:
+            rows.append(
+                Authorization(
+                    **common,
+                    status=Authorization.Status.APPROVED,
+                    treatments_approved=4,
+                    units_approved=4 * 200,
+                    valid_from=today - timedelta(days=60),
+                    valid_to=today + timedelta(days=305),
+                )
+            )
+    Authorization.objects.bulk_create(rows)
+    return len(rows)

@@ -142,6 +142,14 @@ def _slot_page(request, *, patient, session):
                 audit_record(
                     request=request, action=Action.UPDATE if moving else Action.CREATE, resource="session", obj=result
                 )
+                if not moving and data.get("override_reason", "").strip():
+                    audit_record(
+                        request=request,
+                        action=Action.OVERRIDE,
+                        resource="session",
+                        obj=result,
+                        detail=result.override_reason,
+                    )
                 when = f"{when_text(result.start, location.zone)} with {result.clinician.name}"
                 kind = label(result.kind).lower()
                 if moving:

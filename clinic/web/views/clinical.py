@@ -216,11 +216,13 @@ def complete(request, pk):
                     adverse_events=[e.event() for e in events.forms if e.cleaned_data.get("kind")],
                     notes=form.cleaned_data["notes"] if form else request.POST.get("notes", ""),
                     by=request.user,
+                    override_reason=form.cleaned_data.get("override_reason", "") if form else "",
                 )
             except DomainError as exc:
                 apply_domain_error(form or events.forms[0], exc)
             else:
                 audit_record(request=request, action=Action.CREATE, resource="treatment", obj=session)
+                _audit_overrides(request, session, form)
                 nxt = web_selectors.next_session_after(session=session)
                 text = f"{session.patient.full_name}: " + (
                     "treatment recorded." if is_treatment else "session completed."
@@ -286,3 +288,21 @@ def late_adverse_event(request, pk):
     return render(
         request, "web/late_adverse_event.html", {"session": session, "patient": session.patient, "form": form}
     )
+
+
+def _audit_overrides(request, session, form) -> None:
+    """The clinician's override and a recorded PREEMPT deviation are audited as the API audits them."""
+    if form is None:
+        return
+    reason = form.cleaned_data.get("override_reason", "").strip()
+    if reason:
+        audit_record(request=request, action=Action.OVERRIDE, resource="session", obj=session, detail=reason)
+    deviation = form.cleaned_data.get("deviation_reason", "").strip()
+    if deviation:
+        audit_record(
+            request=request,
+            action=Action.OVERRIDE,
+            resource="treatment",
+            obj=session,
+            detail=f"PREEMPT deviation: {deviation}",
+        )

@@ -18,8 +18,9 @@ MAX_WITHIN_DAYS = 366
 
 
 def _due_rows(within_days: int):
-    # protocols, zones, due courses with patient and protocol (the due list's own selector)
-    return [due_list.due_row(course) for course in due_list.due_list(within_days=within_days)[:DUE_LIMIT]]
+    # protocols, zones, due courses with patient and protocol (the due list's own selector), and their
+    # prior authorisations when a profile requires them (cycles.due.due_rows)
+    return due_list.due_rows(due_list.due_list(within_days=within_days)[:DUE_LIMIT])
 
 
 @require_GET

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.roles import is_clinician
+from clinic.web import authorizations
 from clinic.web import selectors as web_selectors
 from clinic.web.access import staff_required
 from clinic.web.forms import PatientForm, apply_domain_error
@@ -96,12 +97,15 @@ def patient_detail(request, pk):
     zones = {s.id: s.location.time_zone for s in sessions}
     for n in notifications:
         n.zone = zones.get(n.session_id, patient.time_zone)
+    course = web_selectors.course_for_page(patient=patient)
     audit_record(request=request, action=Action.READ, resource="patient", patients=[patient])
     return render(
         request,
         "web/patient_detail.html",
         {
             "patient": patient,
+            "course": course,
+            "panel": authorizations.panel_for(patient, request.user, course) if course else {"course": None},
             "upcoming": upcoming,
             "past": past,
             "notifications": notifications,
