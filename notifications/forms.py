@@ -1,5 +1,6 @@
 from django import forms
 
+from clinic import inputs
 from patients.models import DiaryEntry
 
 
@@ -9,8 +10,8 @@ class SessionActionForm(forms.Form):
 
 
 class DiaryForm(forms.Form):
-    period_start = forms.DateField(label="First day of the period", widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label="Last day of the period", widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = inputs.DateField(label="First day of the period", widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = inputs.DateField(label="Last day of the period", widget=forms.DateInput(attrs={"type": "date"}))
     headache_days = forms.IntegerField(label="Days with a headache", min_value=0, max_value=31)
     migraine_days = forms.IntegerField(label="Of those, days with a migraine", min_value=0, max_value=31)
     acute_medication_days = forms.IntegerField(

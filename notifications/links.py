@@ -8,12 +8,13 @@ patient's diary. The HMAC-SHA256 signature is truncated to 22 base64 characters
 """
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.models import Notification, PatientLink
 
@@ -35,8 +36,16 @@ class ShortTimestampSigner(signing.TimestampSigner):
     def signature(self, value, key=None):
         return super().signature(value, key)[:SIGNATURE_CHARS]
 
+    def unsign_issued(self, token: str) -> tuple[str, datetime]:
+        """The signed value and when it was signed; BadSignature if we did not sign it."""
+        value, stamp = signing.Signer.unsign(self, token).rsplit(self.sep, 1)
+        try:
+            return value, datetime.fromtimestamp(signing.b62_decode(stamp), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise signing.BadSignature("unreadable timestamp") from None
 
-def _signer() -> signing.TimestampSigner:
+
+def _signer() -> ShortTimestampSigner:
     return ShortTimestampSigner(salt=_SALT, algorithm="sha256")
 
 
@@ -72,15 +81,27 @@ def link_for_notification(*, notification: Notification) -> PatientLink:
     raise RuntimeError("could not allocate a unique link key")
 
 
+# Clocks of two servers may differ a little; a token signed further ahead than this was not signed by us.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def resolve(token: str, *, kind: str) -> PatientLink:
-    """The link a token names, if it is genuine, unexpired and unused."""
+    """The link a token names, if it is genuine, unexpired and unused.
+
+    A link expires PATIENT_LINK_MAX_AGE_DAYS after its token was signed *and* after its row
+    was made, whichever comes first: the expiry is the server's, so a token signed with a
+    date in the future (by anyone who got hold of the key) cannot stretch it.
+    """
     max_age = timedelta(days=settings.PATIENT_LINK_MAX_AGE_DAYS)
+    now = timezone.now()
     try:
-        key = _signer().unsign(token, max_age=max_age)
-    except signing.SignatureExpired:
-        raise LinkGone("expired") from None
+        key, issued = _signer().unsign_issued(token)
     except signing.BadSignature:
         raise LinkInvalid("bad signature") from None
+    if issued > now + CLOCK_SKEW:
+        raise LinkInvalid("signed in the future")
+    if now - issued > max_age:
+        raise LinkGone("expired")
     link = (
         PatientLink.objects.select_related("patient", "session", "session__location", "session__clinician")
         .filter(key=key, kind=kind)
@@ -88,6 +109,13 @@ def resolve(token: str, *, kind: str) -> PatientLink:
     )
     if link is None:
         raise LinkInvalid("no such link")
+    if now - link.created_at > max_age:
+        raise LinkGone("expired")
     if link.used_at is not None:
         raise LinkGone("used")
     return link
+
+
+def actor(link: PatientLink) -> str:
+    """How the audit log names a patient acting through this link (no staff user is signed in)."""
+    return f"patient link {link.pk}"

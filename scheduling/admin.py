@@ -1,10 +1,26 @@
+"""Clinic set-up in the Django admin: locations, clinicians, their hours and time off. Sessions
+are shown read-only to superusers, every view audited (clinic/admin_site.py)."""
+
+from django import forms
 from django.contrib import admin
 
+from clinic.admin_site import AuditedReadOnlyAdmin
+from clinic.timezones import iana_time_zones
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
+
+
+class LocationForm(forms.ModelForm):
+    # A select of IANA names only: a zone typed as "New York" took the day view down for everyone.
+    time_zone = forms.ChoiceField(choices=lambda: [("", "---------")] + [(z, z) for z in iana_time_zones()])
+
+    class Meta:
+        model = Location
+        fields = ["name", "time_zone"]
 
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
+    form = LocationForm
     list_display = ["name", "time_zone"]
     search_fields = ["name"]
 
@@ -29,9 +45,8 @@ class ClinicianAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(AuditedReadOnlyAdmin):
     list_display = ["start", "kind", "status", "patient", "clinician", "location", "cycle_number"]
     list_filter = ["status", "kind", "location"]
     date_hierarchy = "start"
-    raw_id_fields = ["patient", "course", "booked_by"]
     list_select_related = ["patient", "clinician", "location"]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinic import inputs
 from clinic.errors import DomainError
 from clinic.timezones import local_datetime
 from cycles.models import AdverseEvent, ReviewFlag, TreatmentRecord
@@ -39,7 +40,7 @@ class SlotPickForm(forms.Form):
     # service, whose answer (slot_unavailable) is the message the front desk should read.
     slot = forms.CharField(label="Free slot", required=False, widget=forms.RadioSelect)
     clinician = forms.ModelChoiceField(label="Clinician", queryset=Clinician.objects.none(), required=False)
-    on_date = forms.DateField(label="Or another date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    on_date = inputs.DateField(label="Or another date", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     at_time = forms.TimeField(label="Time", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
 
     def __init__(self, *args, location: Location, slot_choices, clinicians, **kwargs):
@@ -116,7 +117,7 @@ class TreatmentForm(forms.Form):
     sites = forms.IntegerField(label="Injection sites", min_value=1)
     units_wasted = forms.IntegerField(label="Units wasted", min_value=0, initial=0)
     lot_number = forms.CharField(label="Lot number", max_length=64)
-    lot_expiry = forms.DateField(label="Lot expiry", widget=forms.DateInput(attrs={"type": "date"}))
+    lot_expiry = inputs.DateField(label="Lot expiry", widget=forms.DateInput(attrs={"type": "date"}))
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):

@@ -1,12 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clinic.web import views
+from clinic.web import audit, login, views
 
 app_name = "web"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", login.login_view, name="login"),
+    path("login/code/", login.code_view, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("day/", views.day_view, name="day"),
@@ -20,4 +21,5 @@ urlpatterns = [
     path("due/", views.due, name="due"),
     path("review/", views.review_queue, name="review_queue"),
     path("review/<uuid:pk>/resolve/", views.resolve_flag, name="resolve_flag"),
+    path("audit/", audit.audit_log, name="audit"),
 ]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from clinic import inputs
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.models import AuditLog
@@ -49,11 +50,7 @@ NEARBY_SLOTS = 8  # offered first, nearest the due target
 SLOT_DAYS = 7  # the booking form shows a week of free slots at a time
 
 
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+_parse_date = inputs.parse_date  # YYYY-MM-DD in 1900–2200, else None
 
 
 def _back(request, default: str) -> str:
@@ -139,7 +136,7 @@ def day_view(request):
 
 @staff_required
 def patient_search(request):
-    query = request.GET.get("q", "").strip()
+    query = inputs.strip_control_characters(request.GET.get("q", "")).strip()
     patients = list(patient_selectors.patient_search(query=query)[:SEARCH_LIMIT]) if query else []
     audit_record(request=request, action=Action.READ, resource="patient", patients=patients)
     template = "web/_patient_results.html" if request.headers.get("HX-Request") else "web/patient_search.html"
@@ -383,8 +380,7 @@ def session_action(request, pk, action):
 
 @staff_required
 def due(request):
-    within = request.GET.get("within_days", "14")
-    within_days = int(within) if within.isdigit() and int(within) <= MAX_WITHIN_DAYS else 14
+    within_days = inputs.parse_whole_number(request.GET.get("within_days"), default=14, maximum=MAX_WITHIN_DAYS)
     # 1 protocol, 2 due courses with patient (one query, the due list's own selector), 3 audit
     protocol = Protocol.active()
     rows = [

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from clinic.api.fields import AwareDateTimeField
+from clinic.api.fields import AwareDateTimeField, DateField
 from cycles.models import AdverseEvent, Protocol, TreatmentRecord
 from patients import response
 from patients.models import Patient
@@ -52,7 +52,7 @@ class TreatmentInputSerializer(serializers.Serializer):
     sites = serializers.IntegerField(min_value=1, max_value=100, required=False)
     units_wasted = serializers.IntegerField(min_value=0, max_value=1000, default=0)
     lot_number = serializers.CharField(max_length=64)
-    lot_expiry = serializers.DateField()
+    lot_expiry = DateField()
 
     def validate_units_by_muscle(self, value: dict) -> dict:
         unknown = sorted(set(value) - set(TreatmentRecord.MUSCLES))

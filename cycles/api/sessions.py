@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from clinic.api.fields import DateField
 from clinic.api.schema import CONFLICT, RULE_VIOLATION
 from clinic.audit import audit_record
 from clinic.errors import PermissionDenied
@@ -112,8 +113,8 @@ class _SessionFilter(serializers.Serializer):
     patient = serializers.UUIDField(required=False)
     clinician = serializers.UUIDField(required=False)
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all(), required=False)
-    from_date = serializers.DateField(required=False)
-    to_date = serializers.DateField(required=False)
+    from_date = DateField(required=False)
+    to_date = DateField(required=False)
     status = serializers.ChoiceField(choices=Session.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
 

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from clinic.api.fields import AwareDateTimeField
+from clinic.api.fields import AwareDateTimeField, DateField
 from clinic.timezones import validate_time_zone
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
@@ -65,8 +65,8 @@ class SlotQuerySerializer(serializers.Serializer):
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all(), required=False)
     clinician = serializers.PrimaryKeyRelatedField(queryset=Clinician.objects.all(), required=False)
     # `from` is a Python keyword: the view maps it.
-    from_date = serializers.DateField(required=False)
-    to_date = serializers.DateField(required=False)
+    from_date = DateField(required=False)
+    to_date = DateField(required=False)
     kind = serializers.ChoiceField(choices=Session.Kind.choices, default=Session.Kind.TREATMENT)
 
 
