@@ -100,7 +100,9 @@ class _Echo:
 def _csv(request, rows):
     """Every matching row, streamed in chunks of EXPORT_CHUNK; audited first, one row per patient it names."""
     writer = csv.writer(_Echo())
-
+    # The rows as they stand now: not the export's own audit rows, nor any written while it streams.
+    newest = AuditLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    rows = rows.filter(id__lte=newest)
     named = rows.exclude(patient_id=None).order_by().values_list("patient_id", flat=True).distinct()
     audit_record(request=request, action=AuditLog.Action.EXPORT, resource="audit_log", patient_ids=list(named))
     total = rows.count()
