@@ -27,6 +27,9 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
+        from clinic.api import strict
+
+        strict.install()  # JSON bodies are read with JSON's types, in every app's serializers
         post_migrate.connect(_create_cache_table, sender=self, dispatch_uid="clinic.create_cache_table")
         post_migrate.connect(_reset_role_permissions, sender=self, dispatch_uid="clinic.reset_role_permissions")
 

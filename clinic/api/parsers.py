@@ -8,6 +8,8 @@ used to exhaust Python's recursion and answer 500.
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from clinic.api.strict import JSONBody
+
 MAX_DEPTH = 20
 
 
@@ -39,4 +41,5 @@ class JSONParser(parsers.JSONParser):
         except RecursionError:
             raise ParseError(f"JSON parse error - nested deeper than {MAX_DEPTH} levels.") from None
         _check(data)
-        return data
+        # Marked, so that serializers read it with JSON's types (clinic/api/strict.py).
+        return JSONBody(data) if isinstance(data, dict) else data

@@ -47,8 +47,21 @@ class ProtocolSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "updated_at"]
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {m: {"type": "integer", "minimum": 0, "maximum": 1000} for m in TreatmentRecord.MUSCLES},
+        "additionalProperties": False,
+        # Some units given: at least one muscle above 0.
+        "anyOf": [{"required": [m], "properties": {m: {"minimum": 1}}} for m in TreatmentRecord.MUSCLES],
+    }
+)
+class UnitsByMuscleField(serializers.DictField):
+    """Units per PREEMPT muscle group: the schema names the seven keys, as the validation does."""
+
+
 class TreatmentInputSerializer(serializers.Serializer):
-    units_by_muscle = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000))
+    units_by_muscle = UnitsByMuscleField(child=serializers.IntegerField(min_value=0, max_value=1000))
     sites = serializers.IntegerField(min_value=1, max_value=100, required=False)
     units_wasted = serializers.IntegerField(min_value=0, max_value=1000, default=0)
     lot_number = serializers.CharField(max_length=64)

@@ -15,6 +15,7 @@ def _django_to_drf(func, value):
 
 
 class PatientSerializer(fields.ModelSerializer):
+    time_zone = fields.TimeZoneField(max_length=64, required=False)
     consent_note = serializers.CharField(
         write_only=True,
         required=False,

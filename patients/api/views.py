@@ -4,7 +4,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from clinic.api.fields import SearchField
+from clinic.api.fields import SEARCH_SCHEMA, SearchField
 from clinic.api.schema import AUTH_ERRORS, NOT_FOUND, VALIDATION_ERROR
 from clinic.audit import audit_record
 from clinic.models import AuditLog
@@ -30,7 +30,7 @@ class PatientList(GenericAPIView):
     queryset = Patient.objects.none()  # for the schema only; reads go through selectors
 
     @extend_schema(
-        parameters=[OpenApiParameter("search", str, description="name, MRN, phone or email")],
+        parameters=[OpenApiParameter("search", SEARCH_SCHEMA, description="name, MRN, phone or email")],
         responses={200: PatientSerializer(many=True), **AUTH_ERRORS},
     )
     def get(self, request):
