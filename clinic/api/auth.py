@@ -25,6 +25,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from clinic.api.authentication import token_expired
+from clinic.api.fields import OtpField
 from clinic.api.schema import ErrorSerializer
 from clinic.errors import DomainError, PermissionDenied, ValidationFailed
 from clinic.roles import IsStaff, second_factor_required
@@ -32,7 +33,6 @@ from clinic.totp import check_otp, confirm_enrolment, confirmed_device, start_en
 from clinic.totp import secret as totp_secret
 
 LOCKED_OUT = "Too many failed attempts; this account is locked for a while."
-OTP_HELP = "the 6-digit code of your authenticator app"
 
 
 def otp_failed(message: str) -> ValidationFailed:
@@ -42,7 +42,7 @@ def otp_failed(message: str) -> ValidationFailed:
 class TokenInput(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(trim_whitespace=False, max_length=4096, style={"input_type": "password"})
-    otp = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text=OTP_HELP)
+    otp = OtpField(required=False)
 
 
 class ObtainToken(APIView):
@@ -123,9 +123,7 @@ class Logout(APIView):
 
 
 class TotpEnrolInput(serializers.Serializer):
-    otp = serializers.CharField(
-        required=False, allow_blank=True, max_length=16, help_text="the current code, to replace an enrolled device"
-    )
+    otp = OtpField(required=False, help_text="the current code, to replace an enrolled device")
 
 
 class TotpEnrolOutput(serializers.Serializer):
@@ -157,7 +155,7 @@ class TotpEnrol(APIView):
 
 
 class TotpConfirmInput(serializers.Serializer):
-    otp = serializers.CharField(max_length=16, help_text=OTP_HELP)
+    otp = OtpField()
 
 
 class TotpConfirm(APIView):

@@ -123,3 +123,27 @@ class ModelSerializer(serializers.ModelSerializer):
         models.DateField: DateField,
         models.DateTimeField: AwareDateTimeField,
     }
+
+
+OTP_SCHEMA = {
+    "oneOf": [{"type": "string", "pattern": r"^([0-9]{6})?$"}, {"type": "integer", "minimum": 0, "maximum": 999999}],
+    "description": "the 6-digit code of the authenticator app (RFC 6238), as text or as a number",
+    "example": "123456",
+}
+
+
+@extend_schema_field(OTP_SCHEMA)
+class OtpField(serializers.Field):
+    """A TOTP code: six digits as text (`"012345"`) or as a JSON number (`12345`); empty means none."""
+
+    default_error_messages = {"invalid": "Give the 6-digit code of your authenticator app."}
+
+    def to_internal_value(self, data) -> str:
+        if isinstance(data, int) and not isinstance(data, bool) and 0 <= data <= 999_999:
+            return f"{data:06d}"
+        if isinstance(data, str) and re.fullmatch(r"([0-9]{6})?", data):
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value

@@ -230,3 +230,12 @@ def test_the_api_refuses_such_a_session_too(mfa, doctor):
     browser = Client()
     browser.force_login(doctor)
     assert browser.get("/api/v1/patients/").status_code == 401
+
+
+def test_the_code_may_be_sent_as_a_number_and_a_malformed_one_names_otp(mfa, anon_client, device, clock):
+    malformed = _token(anon_client, otp="12ab56")
+    assert malformed.status_code == 400
+    assert list(malformed.json()["fields"]) == ["otp"]
+    clock.shift(timedelta(seconds=5))
+    response = anon_client.post(TOKEN_URL, {"username": "drlee", "password": PASSWORD, "otp": int(code(device))})
+    assert response.status_code == 200
