@@ -13,6 +13,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from clinic.audit import audit_record
@@ -25,6 +26,9 @@ class ClinicAdminSite(admin.AdminSite):
     index_title = "Clinic set-up"
 
     def login(self, request, extra_context=None):
+        if request.user.is_authenticated:
+            # Signed in but not allowed here (front desk, clinicians): a 403, not a loop back to /login/.
+            raise PermissionDenied
         target = request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index", current_app=self.name)
         return redirect_to_login(target, settings.LOGIN_URL)
 

@@ -171,6 +171,13 @@ def test_the_admin_login_page_sends_people_to_the_login_with_its_second_step():
     assert response["Location"].startswith("/login/?next=/admin/")
 
 
+def test_front_desk_opening_the_admin_gets_403_not_a_redirect_loop():
+    client = _admin_client(UserFactory(username="desk", role=FRONT_DESK))
+    first = client.get("/admin/")
+    assert first.status_code == 302
+    assert client.get(first["Location"]).status_code == 403
+
+
 @pytest.mark.parametrize("zone", ["New York", "localtime", "Factory", "EST5EDT-ish"])
 def test_the_location_admin_refuses_a_zone_that_is_not_iana(clinic_admin, zone):
     client = _admin_client(clinic_admin)
