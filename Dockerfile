@@ -8,8 +8,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && r
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
+# Under production settings, so the manifest the production storage reads is written.
+RUN CYCLEDESK_PRODUCTION=1 DJANGO_SECRET_KEY=build-only-not-a-runtime-key python manage.py collectstatic --noinput
 RUN useradd --create-home cycledesk && mkdir -p /app/var && chown -R cycledesk /app/var
 USER cycledesk
 EXPOSE 8000
-CMD ["gunicorn", "clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "clinic.access_log.GunicornLogger"]

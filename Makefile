@@ -35,7 +35,12 @@ chromium:
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-migrate: install
+# A random secret key for this checkout, made once (production takes DJANGO_SECRET_KEY from the environment).
+var/secret_key:
+	@mkdir -p var
+	@umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > $@.tmp && mv -n $@.tmp $@ && rm -f $@.tmp
+
+migrate: install var/secret_key
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
@@ -51,7 +56,8 @@ run: seed assets
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) -m celery -A clinic worker --loglevel INFO --concurrency 2 --hostname worker@%h & \
 	$(PY) -m celery -A clinic beat --loglevel INFO & \
-	$(VENV)/bin/gunicorn clinic.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - & \
+	$(VENV)/bin/gunicorn clinic.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - \
+		--logger-class clinic.access_log.GunicornLogger & \
 	wait
 
 test: install-dev assets chromium

@@ -22,11 +22,13 @@ def audit_record(
     obj=None,
     object_id="",
     detail: str = "",
+    actor: str = "",
 ) -> None:
     """Write one audit row per patient in one INSERT: the one audit helper of the API and the web UI.
 
     The patients are given by id, as rows, or as the one row `obj` (a session, a flag...) that names
-    its patient and is the object the action was about.
+    its patient and is the object the action was about. `actor` names who acted when no
+    staff user is signed in (a patient's link).
     """
     patient_ids = [*patient_ids, *(p.pk for p in patients)]
     if obj is not None:
@@ -37,6 +39,7 @@ def audit_record(
     rows = [
         AuditLog(
             user=user,
+            actor=actor[:64],
             action=action,
             patient_id=pid,
             resource=resource,

@@ -16,8 +16,8 @@ class AuditLog(models.Model):
     """Append-only record of who read or wrote which patient's data, and from where.
 
     Rows are never updated or deleted: `save()` refuses an update, the queryset
-    refuses updates and deletes, and on PostgreSQL a trigger refuses both in the
-    database. A user with audit rows cannot be deleted (PROTECT: nulling the user
+    refuses updates and deletes, and on PostgreSQL triggers refuse UPDATE, DELETE
+    and TRUNCATE in the database. A user with audit rows cannot be deleted (PROTECT: nulling the user
     would rewrite history, and the trigger would refuse it); deactivate them instead.
     """
 
@@ -32,6 +32,8 @@ class AuditLog(models.Model):
     id = models.BigAutoField(primary_key=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # Who acted when it was not a signed-in user: "patient link <id>" for a patient's link.
+    actor = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=16, choices=Action.choices)
     patient_id = models.UUIDField(null=True, db_index=True)
     resource = models.CharField(max_length=64)
@@ -47,7 +49,8 @@ class AuditLog(models.Model):
         indexes = [models.Index(fields=["patient_id", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.resource} {self.patient_id}"
+        who = self.user_id or self.actor
+        return f"{self.at:%Y-%m-%d %H:%M} {who} {self.action} {self.resource} {self.patient_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

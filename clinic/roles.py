@@ -1,5 +1,6 @@
 """Staff roles are Django groups; these are the only names the code uses."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
@@ -28,16 +29,45 @@ def is_clinician(user) -> bool:
     return has_role(user, CLINICIAN)
 
 
-def ensure_groups() -> None:
-    """Create the role groups; clinic admins manage setup, users and roles in Django admin."""
-    from django.contrib.auth.models import Permission
+def second_factor_required(user) -> bool:
+    """Whether the user's roles must sign in with TOTP too (MFA_REQUIRED_ROLES; none on the embedded default)."""
+    required = settings.MFA_REQUIRED_ROLES
+    return bool(required) and has_role(user, *required)
 
+
+# What a clinic admin may do in the Django admin: clinic set-up and staff accounts, nothing
+# else. No permission on groups or permissions, and the staff form (clinic/admin.py) offers
+# the three roles only, never superuser status, so a clinic admin cannot raise anyone's
+# rights, their own included. Patient data and clinical records are not set-up.
+CLINIC_ADMIN_PERMISSIONS = {
+    "auth": {"user": ("add", "change", "view")},
+    "scheduling": {
+        "location": ("add", "change", "view"),
+        "clinician": ("add", "change", "view"),
+        "workinghours": ("add", "change", "delete", "view"),
+        "timeoff": ("add", "change", "delete", "view"),
+    },
+    "cycles": {"protocol": ("add", "change", "view")},
+    "notifications": {"reminderpolicy": ("change", "view")},
+}
+
+
+def ensure_groups() -> None:
+    """Create the role groups and give clinic admins exactly CLINIC_ADMIN_PERMISSIONS (run again: resets them)."""
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    wanted = Q(pk__in=[])
+    for app_label, models in CLINIC_ADMIN_PERMISSIONS.items():
+        for model, actions in models.items():
+            wanted |= Q(
+                content_type__app_label=app_label,
+                content_type__model=model,
+                codename__in=[f"{action}_{model}" for action in actions],
+            )
     for name in ALL_ROLES:
         group, _ = Group.objects.get_or_create(name=name)
-        if name == CLINIC_ADMIN:
-            group.permissions.set(
-                Permission.objects.filter(content_type__app_label__in=["scheduling", "cycles", "notifications", "auth"])
-            )
+        group.permissions.set(Permission.objects.filter(wanted) if name == CLINIC_ADMIN else [])
 
 
 class _RolePermission(BasePermission):

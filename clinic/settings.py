@@ -7,6 +7,7 @@ silently replaced by a default.
 """
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,11 +61,37 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 PRODUCTION = env_bool("CYCLEDESK_PRODUCTION", False)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
+def _local_secret_key(path: Path) -> str:
+    """The key of this checkout: made once, at random, by the first process that needs it (`make run`)."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: of two processes starting at once, one writes and the other reads what it wrote.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as out:
+        out.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+# No key is committed. Production takes it from the environment or refuses to start; a
+# development checkout uses the random key that `make run` leaves in var/secret_key.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when CYCLEDESK_PRODUCTION=1.")
-    SECRET_KEY = "dev-only-insecure-key-cycledesk-do-not-use-in-production-0123456789"
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set: production (CYCLEDESK_PRODUCTION=1) refuses to start without a secret "
+            "key. Set DJANGO_SECRET_KEY to a long random value, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, the same for web, worker and beat."
+        )
+    SECRET_KEY = _local_secret_key(SECRET_KEY_FILE)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 # The public base URL of links in messages. Unset, it is the address served here: `make run`
@@ -81,7 +108,7 @@ CLINIC_PHONE = env_str("CLINIC_PHONE", "")
 CLINIC_ADDRESS = env_str("CLINIC_ADDRESS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "clinic.apps.ClinicAdminConfig",  # django.contrib.admin with CycleDesk's site (login, MFA, audit)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -94,6 +121,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "clinic",
     "patients",
     "scheduling",
@@ -104,10 +133,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise, so static files keep their long cache; everything else is no-store.
+    "clinic.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "clinic.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -181,13 +214,33 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 
+# Login lockout (django-axes), counted in the shared cache below so that every web process
+# sees the same failures: 5 for a username from one address, 10 for a username from any
+# address, 20 from one address over any usernames (one password sprayed over many accounts).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 2 * AXES_FAILURE_LIMIT)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 4 * AXES_FAILURE_LIMIT)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "clinic.lockout.SharedCacheLockoutHandler"
+AXES_CACHE = "default"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # The API answers a lockout in its own error shape (429 throttled), not axes' HTML page.
 AXES_LOCKOUT_CALLABLE = "clinic.api.auth.lockout_response"
+
+# API tokens expire this long after issue; logout revokes them (API.md, Security).
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 12)
+if API_TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured(f"API_TOKEN_TTL_HOURS={API_TOKEN_TTL_HOURS} must be at least 1.")
+# TOTP second factor (django-otp) for these roles: they get no token and no web session before
+# enrolling. Off on the embedded default; production asks it of clinicians and clinic admins.
+_ROLE_NAMES = ("front_desk", "clinician", "clinic_admin")  # clinic.roles.ALL_ROLES (not importable here)
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", "clinician,clinic_admin" if PRODUCTION else "")
+if set(MFA_REQUIRED_ROLES) - set(_ROLE_NAMES):
+    raise ImproperlyConfigured(f"MFA_REQUIRED_ROLES={MFA_REQUIRED_ROLES!r}: roles are {', '.join(_ROLE_NAMES)}.")
+OTP_TOTP_ISSUER = CLINIC_NAME
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security headers (check --deploy clean when CYCLEDESK_PRODUCTION=1) ---------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -243,7 +296,7 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header is what makes DRF answer 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "clinic.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -251,6 +304,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["clinic.api.parsers.JSONParser"],  # JSON only: anything else is 415
     "EXCEPTION_HANDLER": "clinic.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth_token": env_str("AUTH_TOKEN_THROTTLE", "10/min")},
     "DATETIME_FORMAT": "iso-8601",
@@ -278,12 +332,15 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# --- Cache (throttling, locks) ------------------------------------------------------------
+# --- Cache (login lockout, throttles) ---------------------------------------------------------
+# Shared by every web process: Redis in production, a database table on the embedded default
+# (made by `migrate`, see clinic/apps.py). Never a per-process memory cache: counted per gunicorn
+# worker, a throttle of 10 a minute lets 10 a minute through each worker.
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cycledesk_cache"}}
 
 # --- Celery ---------------------------------------------------------------------------------
 # Default broker: kombu's filesystem transport, which needs no server, so `make run`
@@ -351,11 +408,14 @@ PATIENT_LINK_MAX_AGE_DAYS = env_int("PATIENT_LINK_MAX_AGE_DAYS", 30)
 # A notification left in `sending` this long (its worker died) is given back to pending.
 NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATION_CLAIM_TIMEOUT_SECONDS", 600)
 
+# Request paths are logged without query strings and without patient-link tokens
+# (clinic/access_log.py; gunicorn's access log uses the same rule through its logger class).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_paths": {"()": "clinic.access_log.RedactPathsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_paths"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

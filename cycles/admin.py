@@ -1,6 +1,10 @@
+"""Clinic set-up in the Django admin: protocol profiles. Courses are shown read-only and audited;
+treatment records, adverse events and flags are not here (they change only through the services)."""
+
 from django.contrib import admin
 
-from cycles.models import AdverseEvent, Course, Protocol, TreatmentRecord
+from clinic.admin_site import AuditedReadOnlyAdmin
+from cycles.models import Course, Protocol
 
 
 @admin.register(Protocol)
@@ -9,21 +13,7 @@ class ProtocolAdmin(admin.ModelAdmin):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(AuditedReadOnlyAdmin):
     list_display = ["id", "patient", "status", "created_at"]
     list_filter = ["status"]
-    raw_id_fields = ["patient"]
     list_select_related = ["patient"]
-
-
-@admin.register(TreatmentRecord)
-class TreatmentRecordAdmin(admin.ModelAdmin):
-    list_display = ["session", "total_units", "units_wasted", "lot_number", "lot_expiry"]
-    raw_id_fields = ["session"]
-
-
-@admin.register(AdverseEvent)
-class AdverseEventAdmin(admin.ModelAdmin):
-    list_display = ["recorded_at", "kind", "severity", "patient"]
-    list_filter = ["kind", "severity"]
-    raw_id_fields = ["patient", "session"]

@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 from django import forms
 
+from clinic import inputs
 from patients.models import DiaryEntry
 
 
@@ -11,10 +12,10 @@ class SessionActionForm(forms.Form):
 
 
 class DiaryForm(forms.Form):
-    period_start = forms.DateField(
+    period_start = inputs.DateField(
         label="First day of the period", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
-    period_end = forms.DateField(
+    period_end = inputs.DateField(
         label="Last day of the period", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
     )
     headache_days = forms.IntegerField(label="Days with a headache", min_value=0, max_value=31)

@@ -8,12 +8,13 @@ patient's diary. The HMAC-SHA256 signature is truncated to 22 base64 characters
 """
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.models import Notification, PatientLink
 
@@ -39,8 +40,16 @@ class ShortTimestampSigner(signing.TimestampSigner):
     def signature(self, value, key=None):
         return super().signature(value, key)[:SIGNATURE_CHARS]
 
+    def unsign_issued(self, token: str) -> tuple[str, datetime]:
+        """The signed value and when it was signed; BadSignature if we did not sign it."""
+        value, stamp = signing.Signer.unsign(self, token).rsplit(self.sep, 1)
+        try:
+            return value, datetime.fromtimestamp(signing.b62_decode(stamp), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            raise signing.BadSignature("unreadable timestamp") from None
 
-def _signer() -> signing.TimestampSigner:
+
+def _signer() -> ShortTimestampSigner:
     return ShortTimestampSigner(salt=_SALT, algorithm="sha256")
 
 
@@ -76,22 +85,41 @@ def link_for_notification(*, notification: Notification) -> PatientLink:
     raise RuntimeError("could not allocate a unique link key")
 
 
+# Clocks of two servers may differ a little; a token signed further ahead than this was not signed by us.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def resolve(token: str, *, kind: str) -> PatientLink:
-    """The link a token names, if it is genuine, unexpired and unused."""
+    """The link a token names, if it is genuine, unexpired and unused.
+
+    A link expires PATIENT_LINK_MAX_AGE_DAYS after its token was signed *and* after its row
+    was made, whichever comes first: the expiry is the server's, so a token signed with a
+    date in the future (by anyone who got hold of the key) cannot stretch it.
+    """
     max_age = timedelta(days=settings.PATIENT_LINK_MAX_AGE_DAYS)
+    now = timezone.now()
     try:
-        key = _signer().unsign(token, max_age=max_age)
-    except signing.SignatureExpired:
-        # Genuine but too old: the row is still looked up, so the page can give the clinic's number.
-        raise LinkGone("expired", _link(_signer().unsign(token), kind)) from None
+        key, issued = _signer().unsign_issued(token)
     except signing.BadSignature:
         raise LinkInvalid("bad signature") from None
+    if issued > now + CLOCK_SKEW:
+        raise LinkInvalid("signed in the future")
     link = _link(key, kind)
+    if now - issued > max_age:
+        # Genuine but too old: the row is still looked up, so the page can give the clinic's number.
+        raise LinkGone("expired", link)
     if link is None:
         raise LinkInvalid("no such link")
+    if now - link.created_at > max_age:
+        raise LinkGone("expired", link)
     if link.used_at is not None:
         raise LinkGone("used", link)
     return link
+
+
+def actor(link: PatientLink) -> str:
+    """How the audit log names a patient acting through this link (no staff user is signed in)."""
+    return f"patient link {link.pk}"
 
 
 def _link(key: str, kind: str) -> PatientLink | None:

@@ -7,7 +7,9 @@ from django.db import transaction
 from django.shortcuts import render
 from django.utils import timezone
 
+from clinic.audit import audit_record
 from clinic.errors import DomainError
+from clinic.models import AuditLog
 from notifications import links
 from notifications.forms import DiaryForm, SessionActionForm, last_four_weeks
 from notifications.models import PatientLink
@@ -62,6 +64,18 @@ def _session_context(link: PatientLink, **extra) -> dict:
     }
 
 
+def _audit(request, link: PatientLink, action: str, resource: str, object_id, detail: str) -> None:
+    audit_record(
+        request=request,
+        action=action,
+        resource=resource,
+        patient_ids=[link.patient_id],
+        object_id=object_id,
+        detail=detail,
+        actor=links.actor(link),
+    )
+
+
 def _use(link: PatientLink, action: str) -> bool:
     """Mark the link used, once: of two simultaneous POSTs only one gets True."""
     return (
@@ -78,7 +92,11 @@ def session_link(request, token: str):
     if gone:
         return _gone(request, gone, known)
     if request.method != "POST":
+        _audit(request, link, AuditLog.Action.READ, "session", link.session_id, "patient link opened")
         return render(request, "notifications/link_session.html", _session_context(link, form=SessionActionForm()))
+    if link.session.start <= timezone.now():
+        # A session that has started is the clinic's to change, not the link's (API.md, Notifications).
+        return _gone(request, "started", link)
     form = SessionActionForm(request.POST)
     if not form.is_valid():
         return render(request, "notifications/link_session.html", _session_context(link, form=form), status=400)
@@ -101,6 +119,7 @@ def session_link(request, token: str):
         form.add_error(None, exc.detail)
         status = getattr(exc, "status_code", 409)
         return render(request, "notifications/link_session.html", _session_context(link, form=form), status=status)
+    _audit(request, link, AuditLog.Action.UPDATE, "session", session.id, f"patient link: {action}")
     link.session = session
     return render(request, "notifications/link_done.html", _session_context(link, action=action, can_act=False))
 
@@ -126,9 +145,10 @@ def diary_link(request, token: str):
         with transaction.atomic():
             if not _use(link, "diary"):
                 return _gone(request, "used", link)
-            patient_services.diary_entry_create(
+            entry = patient_services.diary_entry_create(
                 patient=link.patient, recorded_by=None, source="patient", **form.cleaned_data
             )
+            _audit(request, link, AuditLog.Action.CREATE, "diary", entry.id, "patient diary link")
     except DomainError as exc:
         for field, messages in (exc.fields or {None: [exc.detail]}).items():
             for message in messages:

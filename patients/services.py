@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from clinic.errors import ValidationFailed
-from patients import events
+from patients import consent, events
 from patients.models import DiaryEntry, Patient, PriorPreventive
 
 
@@ -13,7 +13,10 @@ def _fail(field: str, message: str) -> ValidationFailed:
 
 
 @transaction.atomic
-def patient_create(**fields) -> Patient:
+def patient_create(*, by=None, consent_note: str = "", **fields) -> Patient:
+    consent.check_sms_opt_in(
+        was_opted_in=False, fields=fields, phone=fields.get("phone", ""), by=by, consent_note=consent_note
+    )
     if Patient.objects.filter(mrn=fields["mrn"]).exists():
         raise _fail("mrn", "A patient with this MRN already exists.")
     try:
@@ -25,7 +28,11 @@ def patient_create(**fields) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, patient: Patient, **fields) -> Patient:
+def patient_update(*, patient: Patient, by=None, consent_note: str = "", **fields) -> Patient:
+    """Change a patient's details; SMS consent after a STOP follows patients.consent."""
+    consent.check_sms_opt_in(
+        was_opted_in=patient.sms_opt_in, fields=fields, phone=patient.phone, by=by, consent_note=consent_note
+    )
     mrn = fields.get("mrn")
     if mrn and mrn != patient.mrn and Patient.objects.filter(mrn=mrn).exclude(pk=patient.pk).exists():
         raise _fail("mrn", "A patient with this MRN already exists.")

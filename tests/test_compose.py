@@ -138,9 +138,21 @@ def test_urls_point_at_the_services_of_the_stack():
     assert env["EMAIL_PORT"] == "1025"  # mailpit's SMTP port
 
 
+def test_the_stack_commits_no_secret_key_it_takes_it_from_the_environment():
+    # `${VAR:?message}`: compose refuses to start while the environment does not set it.
+    assert re.fullmatch(r"\$\{DJANGO_SECRET_KEY:\?[^}]+\}", _app_environment()["DJANGO_SECRET_KEY"])
+    assert _app_environment()["CYCLEDESK_PRODUCTION"] == "1"
+
+
+def _from_environment(value: str) -> str:
+    """A compose value as the settings would get it: `${X:-default}` → default, `${X:?...}` → a value given."""
+    value = re.sub(r"\$\{(\w+):-([^}]*)\}", r"\2", value)
+    return re.sub(r"\$\{(\w+):\?[^}]*\}", lambda m: f"{m.group(1).lower()}-given-{'x' * 40}", value)
+
+
 def test_the_settings_load_with_the_stacks_environment():
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
-    stack = {k: re.sub(r"\$\{(\w+):-([^}]*)\}", r"\2", v) for k, v in _app_environment().items()}
+    stack = {k: _from_environment(v) for k, v in _app_environment().items()}
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.DATABASES['default']['HOST'], s.CELERY_BROKER_URL, s.EMAIL_HOST)"

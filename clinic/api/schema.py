@@ -33,8 +33,9 @@ RULE_VIOLATION = {
 def add_error_responses(result, generator, request, public):
     """POSTPROCESSING_HOOK: the errors every operation can answer, in the shape of API.md.
 
-    401 and 403 wherever a login is needed, 404 under an `{id}`, 400 wherever a body is read.
-    Operations that describe one of these themselves keep their own description.
+    401 and 403 wherever a login is needed, 404 under an `{id}` and on paginated lists (a page
+    past the last), 400 wherever a body or a query is read. Operations that describe one of
+    these themselves keep their own description.
     """
     if "Error" not in result.get("components", {}).get("schemas", {}):
         return result
@@ -49,7 +50,8 @@ def add_error_responses(result, generator, request, public):
             if any("tokenAuth" in scheme for scheme in operation.get("security") or []):
                 responses.setdefault("401", error("not_authenticated"))
                 responses.setdefault("403", error("permission_denied"))
-            if "{" in path:
+            paginated = any(parameter.get("name") == "page" for parameter in operation.get("parameters", []))
+            if "{" in path or paginated:
                 responses.setdefault("404", error("not_found"))
             queried = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
             if "requestBody" in operation or queried:

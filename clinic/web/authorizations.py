@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from clinic import inputs
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.models import AuditLog
@@ -167,8 +168,7 @@ def authorization_status(request, pk):
 @staff_required
 def renewals(request):
     """The front desk's renewal queue: approvals to renew soonest first, then courses with none at all."""
-    within = request.GET.get("within_days", str(QUEUE_DAYS))
-    within_days = int(within) if within.isdigit() and int(within) <= MAX_QUEUE_DAYS else QUEUE_DAYS
+    within_days = inputs.parse_whole_number(request.GET.get("within_days"), default=QUEUE_DAYS, maximum=MAX_QUEUE_DAYS)
     expiring = authorizations.expiring_authorizations(within_days=within_days)
     in_hand = authorizations.renewals_in_hand(expiring)
     for row in expiring:

@@ -6,15 +6,16 @@ text (with the figures a refusal carries), `apply_domain_error` puts it on a for
 """
 
 import uuid
-from datetime import UTC, date, datetime
-from zoneinfo import available_timezones
+from datetime import UTC, datetime
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 
+from clinic import inputs
 from clinic.errors import DomainError
-from clinic.timezones import local_datetime
+from clinic.inputs import MAX_YEAR, MIN_YEAR
+from clinic.timezones import iana_time_zones, local_datetime
 from clinic.web import display
 from clinic.web.labels import label
 from cycles.models import AdverseEvent, ReviewFlag, TreatmentRecord
@@ -22,20 +23,9 @@ from patients.api.serializers import PatientSerializer
 from patients.models import Patient
 from scheduling.models import Clinician, Location, Session
 
-# Dates typed or sent in a query outside these years are refused as input (never a 500).
-MIN_YEAR, MAX_YEAR = 1900, 2200
 OTHER_TIME = "other"
-
-
-def parse_day(value) -> date | None:
-    """A `YYYY-MM-DD` from a query string, or None when absent, malformed or outside 1900–2200."""
-    try:
-        day = date.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
-    if day is not None and not (MIN_YEAR <= day.year <= MAX_YEAR):
-        return None
-    return day
+# A `YYYY-MM-DD` from a query string, or None when absent, malformed or outside 1900–2200 (never a 500).
+parse_day = inputs.parse_date
 
 
 class BoundedDateField(forms.DateField):
@@ -274,7 +264,7 @@ class LateAdverseEventForm(AdverseEventForm):
         self.fields["severity"].error_messages["required"] = "Give the severity."
 
 
-ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in sorted(available_timezones()) if "/" in zone]
+ZONE_CHOICES = [(zone, zone.replace("_", " ")) for zone in iana_time_zones() if "/" in zone]
 
 
 class PatientForm(forms.Form):

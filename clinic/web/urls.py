@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clinic.web import authorizations
+from clinic.web import audit, authorizations, login
 from clinic.web.views import booking, calendar, clinical, home, patients, sessions
 
 app_name = "web"
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", login.login_view, name="login"),
+    path("login/code/", login.code_view, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", home.home, name="home"),
     path("day/", calendar.day_view, name="day"),
@@ -37,4 +38,5 @@ urlpatterns = [
     path("authorizations/renewals/", authorizations.renewals, name="renewals"),
     path("authorizations/<uuid:pk>/edit/", authorizations.authorization_edit, name="authorization_edit"),
     path("authorizations/<uuid:pk>/status/", authorizations.authorization_status, name="authorization_status"),
+    path("audit/", audit.audit_log, name="audit"),
 ]

@@ -47,7 +47,11 @@ class DueList(GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("within_days", int, description="due_from at most this many days after today (14)")
+            OpenApiParameter(
+                "within_days",
+                {"type": "integer", "minimum": 0, "maximum": MAX_WITHIN_DAYS},
+                description="due_from at most this many days after today (14)",
+            )
         ],
         responses=DueRowSerializer(many=True),
     )

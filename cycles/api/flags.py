@@ -20,6 +20,9 @@ class FlagQuery(serializers.Serializer):
 
 
 class ReviewFlagSerializer(serializers.ModelSerializer):
+    # Empty until the flag is resolved: the schema says so (it listed only the four decisions).
+    decision = serializers.ChoiceField(choices=ReviewFlag.Decision.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = ReviewFlag
         fields = [

@@ -4,7 +4,7 @@ from datetime import date
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from clinic.api.fields import AwareDateTimeField
+from clinic.api.fields import AwareDateTimeField, DateField
 from cycles.models import AdverseEvent, Authorization, Course, Protocol, TreatmentRecord
 from patients import response
 from patients.models import Patient
@@ -208,17 +208,30 @@ class CourseQuerySerializer(serializers.Serializer):
 class VialSerializer(serializers.Serializer):
     size_units = serializers.ChoiceField(choices=[100, 200])
     lot_number = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    lot_expiry = serializers.DateField(required=False, allow_null=True, default=None)
+    lot_expiry = DateField(required=False, allow_null=True, default=None)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {m: {"type": "integer", "minimum": 0, "maximum": 1000} for m in TreatmentRecord.MUSCLES},
+        "additionalProperties": False,
+        # Some units given: at least one muscle above 0.
+        "anyOf": [{"required": [m], "properties": {m: {"minimum": 1}}} for m in TreatmentRecord.MUSCLES],
+    }
+)
+class UnitsByMuscleField(serializers.DictField):
+    """Units per PREEMPT muscle group: the schema names the seven keys, as the validation does."""
 
 
 class TreatmentInputSerializer(serializers.Serializer):
-    units_by_muscle = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1000))
+    units_by_muscle = UnitsByMuscleField(child=serializers.IntegerField(min_value=0, max_value=1000))
     sites = serializers.IntegerField(min_value=1, max_value=200, required=False)
     units_wasted = serializers.IntegerField(
         min_value=0, max_value=1000, required=False, help_text="computed from `vials` when they are given"
     )
     lot_number = serializers.CharField(max_length=64)
-    lot_expiry = serializers.DateField()
+    lot_expiry = DateField()
     vials = VialSerializer(many=True, required=False)
     deviation_reason = serializers.CharField(
         max_length=2000,
@@ -405,7 +418,7 @@ class LateAdverseEventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=AdverseEvent.Kind.choices)
     severity = serializers.ChoiceField(choices=AdverseEvent.Severity.choices)
     note = serializers.CharField(allow_blank=True, required=False, default="", max_length=2000)
-    onset_on = serializers.DateField(required=False, allow_null=True, default=None)
+    onset_on = DateField(required=False, allow_null=True, default=None)
 
 
 class ClinicalSessionSerializer(SessionSerializer):

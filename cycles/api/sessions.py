@@ -10,6 +10,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from clinic.api.fields import DATE_SCHEMA, UUID_SCHEMA, DateField
 from clinic.api.schema import CONFLICT, RULE_VIOLATION
 from clinic.audit import audit_record
 from clinic.errors import PermissionDenied
@@ -49,18 +50,18 @@ class SessionList(GenericAPIView):
         operation_id="sessions_list",
         responses=SessionSerializer(many=True),
         parameters=[
-            OpenApiParameter("patient", str),
-            OpenApiParameter("clinician", str),
-            OpenApiParameter("location", str),
-            OpenApiParameter("from", str, description="inclusive local date at each session's location"),
-            OpenApiParameter("to", str, description="inclusive local date at each session's location"),
+            OpenApiParameter("patient", UUID_SCHEMA),
+            OpenApiParameter("clinician", UUID_SCHEMA),
+            OpenApiParameter("location", UUID_SCHEMA),
+            OpenApiParameter("from", DATE_SCHEMA, description="inclusive local date at each session's location"),
+            OpenApiParameter("to", DATE_SCHEMA, description="inclusive local date at each session's location"),
             OpenApiParameter("status", str, enum=Session.Status.values),
             OpenApiParameter("kind", str, enum=Session.Kind.values),
         ],
     )
     def get(self, request):
         params = request.query_params
-        query = _SessionFilter(data={k: v for k, v in params.items() if v != "" and k in _SessionFilter.NAMES})
+        query = _SessionFilter(data={k: v for k, v in params.items() if k in _SessionFilter.NAMES})
         if not query.is_valid():
             raise serializers.ValidationError(
                 {{"from_date": "from", "to_date": "to"}.get(k, k): v for k, v in query.errors.items()}
@@ -117,8 +118,8 @@ class _SessionFilter(serializers.Serializer):
     patient = serializers.UUIDField(required=False)
     clinician = serializers.UUIDField(required=False)
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all(), required=False)
-    from_date = serializers.DateField(required=False)
-    to_date = serializers.DateField(required=False)
+    from_date = DateField(required=False)
+    to_date = DateField(required=False)
     status = serializers.ChoiceField(choices=Session.Status.choices, required=False)
     kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
 

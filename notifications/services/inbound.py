@@ -38,3 +38,15 @@ def inbound_sms_receive(*, provider_message_id: str, from_number: str, body: str
         )
         message.save(update_fields=["patients_matched"])
     return message, True
+
+
+def stop_in_effect(phone: str) -> bool:
+    """Whether the latest STOP or START keyword received from this number was a STOP (patients.consent asks)."""
+    latest = (
+        InboundMessage.objects.filter(from_number=phone)
+        .exclude(action=InboundMessage.Action.NONE)
+        .order_by("-received_at", "-id")
+        .values_list("action", flat=True)
+        .first()
+    )
+    return latest == InboundMessage.Action.OPT_OUT

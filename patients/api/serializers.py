@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from clinic.api import fields
 from clinic.timezones import validate_time_zone
 from patients.contact import normalise_phone
 from patients.models import DiaryEntry, Patient, PriorPreventive
@@ -13,7 +14,16 @@ def _django_to_drf(func, value):
         raise serializers.ValidationError(exc.messages) from None
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(fields.ModelSerializer):
+    time_zone = fields.TimeZoneField(max_length=64, required=False)
+    consent_note = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="clinician only: how a patient who texted STOP consented to SMS again (audited)",
+    )
+
     class Meta:
         model = Patient
         fields = [
@@ -28,6 +38,7 @@ class PatientSerializer(serializers.ModelSerializer):
             "email_opt_in",
             "sms_opt_in",
             "status",
+            "consent_note",
             "created_at",
             "updated_at",
         ]
@@ -40,14 +51,14 @@ class PatientSerializer(serializers.ModelSerializer):
         return _django_to_drf(validate_time_zone, value)
 
 
-class PreventiveSerializer(serializers.ModelSerializer):
+class PreventiveSerializer(fields.ModelSerializer):
     class Meta:
         model = PriorPreventive
         fields = ["id", "drug", "started_on", "stopped_on", "outcome", "created_at"]
         read_only_fields = ["id", "created_at"]
 
 
-class DiaryEntrySerializer(serializers.ModelSerializer):
+class DiaryEntrySerializer(fields.ModelSerializer):
     headache_days = serializers.IntegerField(min_value=0, max_value=31)
     migraine_days = serializers.IntegerField(min_value=0, max_value=31)
     acute_medication_days = serializers.IntegerField(min_value=0, max_value=31, default=0)

@@ -1,9 +1,10 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from clinic.api.fields import SEARCH_SCHEMA, SearchField
 from clinic.api.schema import AUTH_ERRORS, NOT_FOUND, VALIDATION_ERROR
 from clinic.audit import audit_record
 from clinic.models import AuditLog
@@ -19,17 +20,23 @@ from patients.models import DiaryEntry, Patient, PriorPreventive
 Action = AuditLog.Action
 
 
+class PatientQuery(serializers.Serializer):
+    search = SearchField()
+
+
 class PatientList(GenericAPIView):
     permission_classes = [IsStaff]
     serializer_class = PatientSerializer
     queryset = Patient.objects.none()  # for the schema only; reads go through selectors
 
     @extend_schema(
-        parameters=[OpenApiParameter("search", str, description="name, MRN, phone or email")],
+        parameters=[OpenApiParameter("search", SEARCH_SCHEMA, description="name, MRN, phone or email")],
         responses={200: PatientSerializer(many=True), **AUTH_ERRORS},
     )
     def get(self, request):
-        page = self.paginate_queryset(selectors.patient_search(query=request.query_params.get("search", "")))
+        query = PatientQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.patient_search(query=query.validated_data.get("search", "")))
         audit_record(request=request, action=Action.READ, resource="patient", patient_ids=[p.id for p in page])
         return self.get_paginated_response(PatientSerializer(page, many=True).data)
 
@@ -37,9 +44,18 @@ class PatientList(GenericAPIView):
     def post(self, request):
         data = PatientSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        patient = services.patient_create(**data.validated_data)
+        note = data.validated_data.pop("consent_note", "")
+        patient = services.patient_create(by=request.user, consent_note=note, **data.validated_data)
         audit_record(request=request, action=Action.CREATE, resource="patient", patient_ids=[patient.id])
+        _audit_consent(request, patient, note)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+
+def _audit_consent(request, patient: Patient, note: str) -> None:
+    if note.strip():
+        audit_record(
+            request=request, action=Action.OVERRIDE, resource="sms_consent", patient_ids=[patient.id], detail=note
+        )
 
 
 class PatientScoped(GenericAPIView):
@@ -72,8 +88,10 @@ class PatientDetail(PatientScoped):
         patient = self.get_patient(pk)
         data = PatientSerializer(patient, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        patient = services.patient_update(patient=patient, **data.validated_data)
+        note = data.validated_data.pop("consent_note", "")
+        patient = services.patient_update(patient=patient, by=request.user, consent_note=note, **data.validated_data)
         self.audit(Action.UPDATE, patient)
+        _audit_consent(request, patient, note)
         return Response(PatientSerializer(patient).data)
 
 

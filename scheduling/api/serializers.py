@@ -2,12 +2,14 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from clinic.api.fields import AwareDateTimeField
+from clinic.api.fields import AwareDateTimeField, DateField, TimeOfDayField, TimeZoneField
 from clinic.timezones import validate_time_zone
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
 
 class LocationSerializer(serializers.ModelSerializer):
+    time_zone = TimeZoneField(max_length=64)
+
     class Meta:
         model = Location
         fields = ["id", "name", "time_zone"]
@@ -32,8 +34,8 @@ class ClinicianSerializer(serializers.ModelSerializer):
 
 class WorkingHoursSerializer(serializers.ModelSerializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday")
-    start_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
-    end_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"])
+    start_time = TimeOfDayField()
+    end_time = TimeOfDayField()
 
     class Meta:
         model = WorkingHours
@@ -65,8 +67,8 @@ class SlotQuerySerializer(serializers.Serializer):
     location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all(), required=False)
     clinician = serializers.PrimaryKeyRelatedField(queryset=Clinician.objects.all(), required=False)
     # `from` is a Python keyword: the view maps it.
-    from_date = serializers.DateField(required=False)
-    to_date = serializers.DateField(required=False)
+    from_date = DateField(required=False)
+    to_date = DateField(required=False)
     kind = serializers.ChoiceField(choices=Session.Kind.choices, default=Session.Kind.TREATMENT)
 
 

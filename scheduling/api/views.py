@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from clinic.api.fields import DATE_SCHEMA, UUID_SCHEMA
 from clinic.errors import ValidationFailed
 from clinic.roles import IsStaff, ReadStaffWriteAdmin
 from clinic.timezones import today_in
@@ -204,10 +205,12 @@ class SlotList(GenericAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("location", str, description="a location's id (default: every location)"),
-            OpenApiParameter("clinician", str),
-            OpenApiParameter("from", str, description="local date of the location, YYYY-MM-DD (default today)"),
-            OpenApiParameter("to", str, description="inclusive local date; to − from ≤ 31 days (default from + 6)"),
+            OpenApiParameter("location", UUID_SCHEMA, description="a location's id (default: every location)"),
+            OpenApiParameter("clinician", UUID_SCHEMA),
+            OpenApiParameter("from", DATE_SCHEMA, description="local date of the location, YYYY-MM-DD (default today)"),
+            OpenApiParameter(
+                "to", DATE_SCHEMA, description="inclusive local date; to − from ≤ 31 days (default from + 6)"
+            ),
             OpenApiParameter("kind", str, enum=Session.Kind.values),
         ],
         responses={200: SlotSerializer(many=True)},
@@ -224,7 +227,7 @@ class SlotList(GenericAPIView):
                     "to_date": params.get("to"),
                     "kind": params.get("kind"),
                 }.items()
-                if value not in (None, "")
+                if value is not None
             }
         )
         if not query.is_valid():

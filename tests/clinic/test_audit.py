@@ -57,3 +57,30 @@ def test_postgres_refuses_updates_and_deletes_in_the_database(row, sql):
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql)
     assert AuditLog.objects.get().action == "read"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sql", ["TRUNCATE clinic_auditlog", "TRUNCATE auth_user CASCADE"])
+def test_postgres_refuses_truncate_of_the_audit_log(row, sql):
+    # The test database runs with this trigger off (tests/conftest.py): on here, as migrations leave it.
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks of the row, or ALTER is refused
+        cursor.execute("ALTER TABLE clinic_auditlog ENABLE TRIGGER clinic_auditlog_no_truncate")
+        cursor.execute(sql)
+    assert AuditLog.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_migrations_leave_the_truncate_trigger_on(db):
+    from django.db.migrations.executor import MigrationExecutor
+
+    from tests.conftest import allow_audit_truncate
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("clinic", "0004_auditlog_actor")])
+    executor = MigrationExecutor(connection)
+    executor.migrate([("clinic", "0005_auditlog_no_truncate")])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'clinic_auditlog_no_truncate'")
+        assert cursor.fetchone() == ("O",)  # enabled ("origin")
+    allow_audit_truncate()

@@ -106,3 +106,17 @@ def test_seed_demo_patients_have_valid_phones_and_zones():
     for patient in Patient.objects.all():
         assert normalise_phone(patient.phone) == patient.phone
         validate_time_zone(patient.time_zone)
+
+
+@pytest.mark.parametrize("weak", ["1", "password", "12345678901", "pat"])
+def test_create_staff_refuses_a_password_the_validators_refuse(weak):
+    with pytest.raises(CommandError, match="too weak"):
+        call_command("create_staff", "pat", "--role", "clinician", "--password", weak, stdout=StringIO())
+    assert not User.objects.filter(username="pat").exists()
+
+
+def test_create_staff_refuses_a_weak_prompted_password_too(monkeypatch):
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "1")
+    with pytest.raises(CommandError, match="too weak"):
+        call_command("create_staff", "pat", "--role", "front_desk", stdout=StringIO())
+    assert not User.objects.exists()

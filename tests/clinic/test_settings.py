@@ -13,7 +13,8 @@ LOAD = "import django; django.setup(); from django.conf import settings; print(s
 
 
 def run(code_or_args, tmp_path, **env) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CYCLEDESK_", "DATABASE_", "CELERY_"))}
+    prefixes = ("DJANGO_", "CYCLEDESK_", "DATABASE_", "CELERY_", "REDIS_", "MFA_", "API_TOKEN_", "SECRET_KEY")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     base.update(
         DJANGO_SETTINGS_MODULE="clinic.settings",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
@@ -117,3 +118,75 @@ def test_check_deploy_does_warn_without_production_settings(tmp_path):
     # The control for the test above: the same check on development settings does find problems.
     result = run(["manage.py", "check", "--deploy"], tmp_path)
     assert "security.W" in result.stdout + result.stderr
+
+
+def test_production_without_a_secret_key_says_why_and_how_to_make_one(tmp_path):
+    result = run(LOAD, tmp_path, CYCLEDESK_PRODUCTION="1", DJANGO_ALLOWED_HOSTS="clinic.example")
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is not set")
+    assert "refuses to start" in message
+    assert "secrets.token_urlsafe" in message
+
+
+def test_no_secret_key_is_committed_a_development_checkout_uses_the_random_one_in_var(tmp_path):
+    key_file = ROOT / "var" / "secret_key"
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    first, second = run(code, tmp_path), run(code, tmp_path)
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert key == second.stdout.strip() == key_file.read_text().strip()  # made once, then reused
+    assert len(key) >= 50
+    assert key not in (ROOT / "clinic" / "settings.py").read_text()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_secret_key_from_the_environment_wins(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    given = secrets.token_urlsafe(50)
+    result = run(code, tmp_path, DJANGO_SECRET_KEY=given)
+    assert result.stdout.strip() == given
+
+
+def test_make_run_writes_the_random_key_to_var_once(tmp_path):
+    workdir = tmp_path / "checkout"
+    (workdir / "var").mkdir(parents=True)
+    makefile = (ROOT / "Makefile").read_text()
+    (workdir / "Makefile").write_text(makefile)
+    make = ["make", "-s", "-f", "Makefile", "var/secret_key", f"PY={sys.executable}"]
+    subprocess.run(make, cwd=workdir, check=True, timeout=60)
+    key = (workdir / "var" / "secret_key").read_text().strip()
+    subprocess.run(make, cwd=workdir, check=True, timeout=60)
+    assert (workdir / "var" / "secret_key").read_text().strip() == key
+    assert len(key) >= 50
+
+
+@pytest.mark.parametrize(("production", "expected"), [("0", []), ("1", ["clinician", "clinic_admin"])])
+def test_mfa_is_required_of_clinicians_and_clinic_admins_in_production_only(tmp_path, production, expected):
+    code = "import django; django.setup(); from django.conf import settings; print(settings.MFA_REQUIRED_ROLES)"
+    env = {"CYCLEDESK_PRODUCTION": production, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+    result = run(code, tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(expected)
+
+
+def test_an_unknown_role_in_mfa_required_roles_stops_the_process(tmp_path):
+    result = run(LOAD, tmp_path, MFA_REQUIRED_ROLES="clinician,surgeon")
+    assert result.returncode != 0
+    assert "MFA_REQUIRED_ROLES" in result.stderr
+
+
+def test_api_tokens_live_12_hours_unless_configured(tmp_path):
+    code = "import django; django.setup(); from django.conf import settings; print(settings.API_TOKEN_TTL_HOURS)"
+    assert run(code, tmp_path).stdout.strip() == "12"
+    assert run(code, tmp_path, API_TOKEN_TTL_HOURS="2").stdout.strip() == "2"
+    assert run(code, tmp_path, API_TOKEN_TTL_HOURS="0").returncode != 0
+
+
+def test_the_shared_cache_is_a_database_table_by_default_and_redis_when_given(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    )
+    assert run(code, tmp_path).stdout.strip() == "django.core.cache.backends.db.DatabaseCache"
+    redis = run(code, tmp_path, REDIS_URL="redis://127.0.0.1:6379/4").stdout.strip()
+    assert redis == "django.core.cache.backends.redis.RedisCache"

@@ -1,7 +1,8 @@
 import getpass
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -30,6 +31,11 @@ class Command(BaseCommand):
                 raise CommandError("The passwords did not match.")
         if not password:
             raise CommandError("A password is required.")
+        try:
+            # The same validators as every password form (AUTH_PASSWORD_VALIDATORS): `--password 1` is refused.
+            password_validation.validate_password(password, user=User(username=username, email=email))
+        except ValidationError as exc:
+            raise CommandError("The password is too weak: " + " ".join(exc.messages)) from None
         with transaction.atomic():
             ensure_groups()
             user = User.objects.create_user(username=username, password=password, email=email)

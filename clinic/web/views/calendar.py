@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clinic import inputs
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.roles import is_clinician
@@ -183,7 +184,7 @@ def slot_book(request):
         messages.error(request, "Choose an empty slot in the calendar to book it.")
         return redirect(back(request, default_back))
     query = (request.POST.get("q") if request.method == "POST" else request.GET.get("q", "")) or ""
-    query = query.strip()
+    query = inputs.strip_control_characters(query).strip()
     patients = list(patient_selectors.patient_search(query=query)[:SEARCH_LIMIT]) if query else []
     audit_record(request=request, action=Action.READ, resource="patient", patients=patients)
     if request.headers.get("HX-Request") and request.GET.get("part") == "results":

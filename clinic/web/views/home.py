@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clinic import inputs
 from clinic.audit import audit_record
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, has_role
 from clinic.timezones import day_bounds, today_in
@@ -61,8 +62,7 @@ def home(request):
 @require_GET
 @staff_required
 def due(request):
-    within = request.GET.get("within_days", "14")
-    within_days = int(within) if within.isdigit() and int(within) <= MAX_WITHIN_DAYS else 14
+    within_days = inputs.parse_whole_number(request.GET.get("within_days"), default=14, maximum=MAX_WITHIN_DAYS)
     rows = _due_rows(within_days)
     audit_record(request=request, action=Action.READ, resource="due_list", patient_ids=[row.patient_id for row in rows])
     return render(request, "web/due.html", {"rows": rows, "within_days": within_days, "limit": DUE_LIMIT})

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from clinic import inputs
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.roles import is_clinician
@@ -31,7 +32,7 @@ def _patient_or_404(pk):
 @require_GET
 @staff_required
 def patient_search(request):
-    query = request.GET.get("q", "").strip()
+    query = inputs.strip_control_characters(request.GET.get("q", "")).strip()
     patients = list(patient_selectors.patient_search(query=query)[:SEARCH_LIMIT]) if query else []
     audit_record(request=request, action=Action.READ, resource="patient", patients=patients)
     template = "web/_patient_results.html" if request.headers.get("HX-Request") else "web/patient_search.html"
