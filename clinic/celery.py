@@ -21,6 +21,8 @@ PERIODIC_JOBS: dict[str, dict] = {
     "patients.assess_responses": {"schedule": crontab(minute=30, hour=4), "options": {"expires": 24 * 3600}},
     # Courses past their window with nothing booked.
     "scheduling.flag_overdue": {"schedule": crontab(minute=50, hour=4), "options": {"expires": 24 * 3600}},
+    # Slot offers: end those whose slot is gone or too close; make those a lost task left undone.
+    "cycles.slot_offers": {"schedule": 300.0, "options": {"expires": 290}},
     # Reclaim stuck deliveries, create reminders, next-session and diary requests, enqueue what is due.
     "notifications.queue": {"schedule": 300.0, "options": {"expires": 290}},
 }

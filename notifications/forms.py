@@ -8,6 +8,11 @@ class SessionActionForm(forms.Form):
     session = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
 
+class OfferActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("accept", "Take this appointment"), ("decline", "No, thank you")])
+    offer = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+
 class DiaryForm(forms.Form):
     period_start = forms.DateField(label="First day of the period", widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label="Last day of the period", widget=forms.DateInput(attrs={"type": "date"}))

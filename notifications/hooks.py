@@ -1,5 +1,7 @@
-"""How notifications/ listens to the layers below: every booking, move and cancellation makes outbox rows."""
+"""How notifications/ listens to the layers below: every booking, move and cancellation, and every slot
+offer, makes outbox rows."""
 
+from cycles import events as cycle_events
 from notifications.services import outbox
 from scheduling import events
 
@@ -12,6 +14,16 @@ def _session_changed(sender, *, session, event, **kwargs) -> None:
     outbox.session_changed(session=session, event=event)
 
 
+def _slots_offered(sender, *, offers, now, **kwargs) -> None:
+    outbox.slot_offers_made(offers=offers, now=now)
+
+
+def _slot_offer_accepted(sender, *, moved_from, **kwargs) -> None:
+    outbox.slot_offer_accepted(moved_from=moved_from)
+
+
 def connect() -> None:
     events.sessions_booked.connect(_sessions_booked, dispatch_uid="notifications.sessions_booked")
     events.session_changed.connect(_session_changed, dispatch_uid="notifications.session_changed")
+    cycle_events.slots_offered.connect(_slots_offered, dispatch_uid="notifications.slots_offered")
+    cycle_events.slot_offer_accepted.connect(_slot_offer_accepted, dispatch_uid="notifications.slot_offer_accepted")

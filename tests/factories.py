@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from cycles.models import Course, Protocol, ReviewFlag, TreatmentRecord
+from cycles.models import Course, FreedSlot, Protocol, ReviewFlag, SlotOffer, TreatmentRecord
 from patients.models import DiaryEntry, Patient, PriorPreventive
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
@@ -162,3 +162,26 @@ class TreatmentRecordFactory(factory.django.DjangoModelFactory):
     lot_number = "C1234C3"
     lot_expiry = factory.LazyAttribute(lambda r: r.session.start.date() + timedelta(days=365))
     injector = factory.SelfAttribute("session.clinician")
+
+
+class FreedSlotFactory(factory.django.DjangoModelFactory):
+    """The slot of a cancelled treatment session, offerable until 24 hours before it starts."""
+
+    class Meta:
+        model = FreedSlot
+
+    session = factory.SubFactory(SessionFactory, status=Session.Status.CANCELLED)
+    status = FreedSlot.Status.OFFERING
+    offer_until = factory.LazyAttribute(lambda f: f.session.start - timedelta(hours=24))
+    freed_at = factory.LazyFunction(timezone.now)
+
+
+class SlotOfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlotOffer
+
+    freed_slot = factory.SubFactory(FreedSlotFactory)
+    patient = factory.SubFactory(PatientFactory)
+    course = factory.SubFactory(CourseFactory, patient=factory.SelfAttribute("..patient"))
+    rank = 1
+    offered_at = factory.LazyFunction(timezone.now)
