@@ -116,13 +116,14 @@ def _one_line(text: str) -> str:
 
 
 def sms_body(purpose: str, context: dict) -> str:
-    """The SMS text, shortened until it fits: a long first name is cut, then the clinic name goes, then
-    the first name and the location (a slot offer's short form)."""
+    """The SMS text, shortened until it fits: a long first name is cut, then the clinic name goes (then a
+    slot offer's location), then the first name, and last a template's compact form if it has one."""
     template = f"notifications/sms/{purpose}.txt"
     first = context.get("first_name") or ""
     attempts = [context, {**context, "first_name": first[:8]}]
-    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (20, 8, 0)]
-    attempts.append({**context, "clinic_name": "", "first_name": "", "location_name": ""})
+    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (20, 8)]
+    attempts += [{**context, "clinic_name": "", "location_name": "", "first_name": first[:n]} for n in (20, 8)]
+    attempts += [{**context, "clinic_name": "", "first_name": ""}, {**context, "compact": True}]
     for candidate in attempts:
         body = _one_line(render_to_string(template, candidate))
         if len(body) <= SMS_MAX:

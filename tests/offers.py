@@ -31,7 +31,7 @@ def ny(day: date, hour: int, minute: int = 0) -> datetime:
     return local_datetime(day, time(hour, minute), NY)
 
 
-def clinic(name: str = "Manhattan Headache Center", clinicians=("Dr Adams", "Dr Baker"), opens=7, closes=17):
+def clinic(name: str = "Manhattan West", clinicians=("Dr Adams", "Dr Baker"), opens=7, closes=17):
     """A New York location whose clinicians work every day from `opens` to `closes`."""
     location = LocationFactory(name=name, time_zone="America/New_York")
     staff = []

@@ -176,7 +176,7 @@ def test_accepting_books_the_slot_through_the_booking_rules_and_ends_the_other_o
         due_patient(location, baker, last=last, given_name=name)
     session = slot(adams, location)
     cancel(session, capture)
-    first, second, third = offered(session)
+    first, second, _ = offered(session)
     with capture(execute=True):
         accepted = offers.slot_offer_accept(offer=second)
     assert accepted.status == "accepted" and accepted.responded_at == NOW
