@@ -291,6 +291,14 @@ class FreedSlot(models.Model):
         FILLED = "filled", "Filled from an offer"
         CLOSED = "closed", "Closed"
 
+    class CloseReason(models.TextChoices):
+        ACCEPTED = "accepted", "Filled from an offer"
+        NO_CANDIDATES = "no_candidates", "No one due to offer it to"
+        WITHIN_NOTICE = "within_notice", "Too close to fill"
+        SLOT_BOOKED = "slot_booked", "Booked meanwhile"
+        SLOT_UNAVAILABLE = "slot_unavailable", "Clinician unavailable"
+        TURNED_OFF = "turned_off", "Slot offers turned off"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.OneToOneField("scheduling.Session", on_delete=models.CASCADE, related_name="freed_slot")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -298,7 +306,7 @@ class FreedSlot(models.Model):
     freed_at = models.DateTimeField()
     offered_at = models.DateTimeField(null=True, blank=True, help_text="when its offers were last made")
     closed_at = models.DateTimeField(null=True, blank=True)
-    close_reason = models.CharField(max_length=32, blank=True)
+    close_reason = models.CharField(max_length=32, choices=CloseReason.choices, blank=True)
 
     class Meta:
         ordering = ["-freed_at"]

@@ -45,6 +45,7 @@ from scheduling.services import lock_for_booking, session_book, session_cancel
 
 Status = SlotOffer.Status
 SlotStatus = FreedSlot.Status
+Reason = FreedSlot.CloseReason
 OPEN_SLOT = (SlotStatus.PENDING, SlotStatus.OFFERING)
 CHUNK = 200
 MOVED_REASON = "Moved to an earlier time the patient took from a slot offer."
@@ -173,22 +174,22 @@ def ranked_candidates(*, slot: Session, now: datetime, freed: FreedSlot | None =
 
 
 def _slot_problem(slot: Session) -> str:
-    """Why the slot can no longer be booked by anyone ('' when it can): its clinician's time taken by
+    """Why the slot can no longer be booked by anyone (a close reason; '' when it can): its clinician's time taken by
     another session, on leave, outside their hours. Three queries (`availability`)."""
     if not slot.clinician.active:
-        return "slot_unavailable"
+        return Reason.SLOT_UNAVAILABLE
     day = local_date(slot.start, slot.location.zone)
     free = availability(location_ids=[slot.location_id], start=slot.start, end=slot.end, clinician=slot.clinician)
     calendar = free.calendar(location=slot.location, start_date=day, end_date=day)
     problem = calendar.problem(slot.start, slot.end, clinician_id=slot.clinician_id)
     if problem is None:
         return ""
-    return "slot_booked" if problem == "clinician_busy" else "slot_unavailable"
+    return Reason.SLOT_BOOKED if problem == "clinician_busy" else Reason.SLOT_UNAVAILABLE
 
 
 def _close(freed: FreedSlot, reason: str, now: datetime) -> None:
     FreedSlot.objects.filter(pk=freed.pk).update(status=SlotStatus.CLOSED, closed_at=now, close_reason=reason)
-    ending = Status.TAKEN if reason == "slot_booked" else Status.EXPIRED
+    ending = Status.TAKEN if reason == Reason.SLOT_BOOKED else Status.EXPIRED
     SlotOffer.objects.filter(freed_slot=freed, status=Status.OFFERED).update(status=ending, closed_at=now)
 
 
@@ -212,10 +213,10 @@ def freed_slot_offer(*, freed_slot_id, now: datetime | None = None) -> list[Slot
             return []
         slot = freed.session
         if freed.offer_until <= now:
-            _close(freed, "within_notice", now)
+            _close(freed, Reason.WITHIN_NOTICE, now)
             return []
         if not enabled():
-            _close(freed, "turned_off", now)
+            _close(freed, Reason.TURNED_OFF, now)
             return []
         problem = _slot_problem(slot)
         if problem:
@@ -240,7 +241,7 @@ def freed_slot_offer(*, freed_slot_id, now: datetime | None = None) -> list[Slot
             FreedSlot.objects.filter(pk=freed.pk).update(status=SlotStatus.OFFERING, offered_at=now)
         else:
             FreedSlot.objects.filter(pk=freed.pk).update(
-                status=SlotStatus.CLOSED, offered_at=now, closed_at=now, close_reason="no_candidates"
+                status=SlotStatus.CLOSED, offered_at=now, closed_at=now, close_reason=Reason.NO_CANDIDATES
             )
         if offers:
             events.slots_offered.send(sender=SlotOffer, offers=offers, now=now)
@@ -318,7 +319,7 @@ def slot_offer_accept(*, offer: SlotOffer, by=None) -> SlotOffer:
             status=Status.TAKEN, closed_at=now
         )
         FreedSlot.objects.filter(pk=offer.freed_slot_id).update(
-            status=SlotStatus.FILLED, closed_at=now, close_reason="accepted"
+            status=SlotStatus.FILLED, closed_at=now, close_reason=Reason.ACCEPTED
         )
         events.slot_offer_accepted.send(sender=SlotOffer, offer=offer, session=booked, moved_from=later)
     return _offer(offer.pk)
@@ -392,9 +393,9 @@ def slot_offers_sweep(*, now: datetime | None = None) -> dict:
     open_slots = FreedSlot.objects.filter(status__in=OPEN_SLOT)
     with transaction.atomic():
         for slots, offers_to, reason, counter in (
-            (open_slots.filter(offer_until__lte=now), Status.EXPIRED, "within_notice", "expired"),
-            (open_slots.filter(_clinician_then(Session)), Status.TAKEN, "slot_booked", "taken"),
-            (open_slots.filter(_clinician_then(TimeOff)), Status.EXPIRED, "slot_unavailable", "expired"),
+            (open_slots.filter(offer_until__lte=now), Status.EXPIRED, Reason.WITHIN_NOTICE, "expired"),
+            (open_slots.filter(_clinician_then(Session)), Status.TAKEN, Reason.SLOT_BOOKED, "taken"),
+            (open_slots.filter(_clinician_then(TimeOff)), Status.EXPIRED, Reason.SLOT_UNAVAILABLE, "expired"),
         ):
             ended, closed = _end(slots, offers_to=offers_to, reason=reason, now=now)
             result[counter] += ended

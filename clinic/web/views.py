@@ -116,7 +116,9 @@ def day_view(request):
         sessions=sessions,
         slot_minutes=protocol.session_minutes,
     )
-    # 6 one audit row per patient on the page, in one INSERT
+    # 6 freed slots with how their offers stand (counts only: no patient shown)
+    freed_slots = cycle_selectors.freed_slots_for_day(location=location, day=day)
+    # 7 one audit row per patient on the page, in one INSERT
     audit_record(request=request, action=Action.READ, resource="session", patients=[s.patient for s in sessions])
     return render(
         request,
@@ -130,6 +132,7 @@ def day_view(request):
             "today": today_in(location.zone),
             "grid": grid,
             "session_count": len(sessions),
+            "freed_slots": freed_slots,
         },
     )
 
@@ -157,7 +160,9 @@ def patient_detail(request, pk):
     past = [s for s in sessions if s.status not in Session.UPCOMING_STATUSES]
     # 3 notifications
     notifications = list(notifications_for_patient(patient=patient))
-    # 4 audit row
+    # 4 slot offers with the slot's session, clinician and location
+    patient_offers = list(cycle_selectors.slot_offers_for_patient(patient=patient))
+    # 5 audit row
     audit_record(request=request, action=Action.READ, resource="patient", patients=[patient])
     return render(
         request,
@@ -167,6 +172,7 @@ def patient_detail(request, pk):
             "upcoming": upcoming,
             "past": past,
             "notifications": notifications,
+            "patient_offers": patient_offers,
             "now": now,
             "is_clinician": is_clinician(request.user),
             "cancel_form": CancelForm(),

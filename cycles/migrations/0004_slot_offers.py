@@ -34,7 +34,21 @@ class Migration(migrations.Migration):
                 ("freed_at", models.DateTimeField()),
                 ("offered_at", models.DateTimeField(blank=True, help_text="when its offers were last made", null=True)),
                 ("closed_at", models.DateTimeField(blank=True, null=True)),
-                ("close_reason", models.CharField(blank=True, max_length=32)),
+                (
+                    "close_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("accepted", "Filled from an offer"),
+                            ("no_candidates", "No one due to offer it to"),
+                            ("within_notice", "Too close to fill"),
+                            ("slot_booked", "Booked meanwhile"),
+                            ("slot_unavailable", "Clinician unavailable"),
+                            ("turned_off", "Slot offers turned off"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
                 (
                     "session",
                     models.OneToOneField(

@@ -67,9 +67,9 @@ def test_the_day_view_runs_a_fixed_number_of_queries(desk, location, clinician, 
     url = f"/day/?location={location.id}&date=2027-03-01"
     desk.get(url)
     # 1 session, 2 user, 3 roles (groups), 4 locations, 5 protocol, 6 sessions with patient and clinician,
-    # 7 clinicians at the location, 8 working hours, 9 audit rows (one INSERT),
-    # 10-12 the session's idle clock saved (inside a savepoint: the test runs in a transaction)
-    with django_assert_num_queries(12):
+    # 7 clinicians at the location, 8 working hours, 9 freed slots with their offer counts, 10 audit rows
+    # (one INSERT), 11-13 the session's idle clock saved (inside a savepoint: the test runs in a transaction)
+    with django_assert_num_queries(13):
         response = desk.get(url)
     assert response.content.decode().count('class="appt ') == sessions
 
@@ -83,8 +83,9 @@ def test_the_patient_page_runs_a_fixed_number_of_queries(
     url = f"/patients/{patient.id}/"
     desk.get(url)
     # 1 session, 2 user, 3 roles (groups), 4 patient, 5 sessions with clinician and location,
-    # 6 notifications, 7 audit row, 8-10 the session's idle clock saved (savepoint, UPDATE, release)
-    with django_assert_num_queries(10):
+    # 6 notifications, 7 slot offers with their slots, 8 audit row, 9-11 the session's idle clock saved
+    # (savepoint, UPDATE, release)
+    with django_assert_num_queries(11):
         response = desk.get(url)
     assert response.content.decode().count("data-session=") == sessions
 
