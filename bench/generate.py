@@ -42,8 +42,26 @@ def _bulk(model, rows):
     model.objects.bulk_create(rows, batch_size=BATCH)
 
 
+def _spread_places(patients: int, clinicians: int, per_day: int, now: datetime) -> list[tuple[int, date, int]]:
+    """(clinician index, day, slot of the day) of each patient's last treatment, spread over the 12 weeks
+    before yesterday, as in a clinic in its steady state: each weekday about as many patients."""
+    days = _weekdays_back(now.date() - timedelta(days=1), 59)  # 84 days hold 60 weekdays
+    places = []
+    for i in range(patients):
+        order = i // len(days)
+        if order >= clinicians * per_day:
+            raise ValueError(f"{patients} patients do not fit one 12-week cycle of {clinicians} clinicians")
+        places.append((order % clinicians, days[i % len(days)], order // clinicians))
+    return places
+
+
 @transaction.atomic
-def build_clinic(*, patients: int, clinicians_per_location: int = 8, seed: int = 7) -> dict:
+def build_clinic(
+    *, patients: int, clinicians_per_location: int = 8, seed: int = 7, spread_over_cycle: bool = False
+) -> dict:
+    """The synthetic clinic. `spread_over_cycle`: the last treatments fall on every weekday of the 12 weeks
+    before yesterday (a clinic in its steady state, as the slot-offer simulation needs) instead of on a
+    few weekdays 60 days ago or earlier (every course's window open at once: the planner's worst day)."""
     rng = random.Random(seed)
     protocol = Protocol.default()
     now = timezone.now()
@@ -94,11 +112,17 @@ def build_clinic(*, patients: int, clinicians_per_location: int = 8, seed: int =
     course_rows = [Course(patient=p, protocol=protocol) for p in patient_rows]
     _bulk(Course, course_rows)
 
+    spread = _spread_places(patients, len(clinicians), per_day, now) if spread_over_cycle else None
     sessions, diary = [], []
     for i, (patient, course) in enumerate(zip(patient_rows, course_rows, strict=True)):
-        clinician, location = clinicians[i % len(clinicians)]
-        k = i // len(clinicians)
-        last_day, at = days[k // per_day], (datetime.combine(date.min, OPENS) + length * (k % per_day)).time()
+        if spread:
+            index, last_day, slot = spread[i]
+            clinician, location = clinicians[index]
+        else:
+            clinician, location = clinicians[i % len(clinicians)]
+            k = i // len(clinicians)
+            last_day, slot = days[k // per_day], k % per_day
+        at = (datetime.combine(date.min, OPENS) + length * slot).time()
         for cycle, weeks_before in enumerate((24, 12, 0), start=1):
             start = local_datetime(last_day - timedelta(weeks=weeks_before), at, location.zone).astimezone(UTC)
             sessions.append(

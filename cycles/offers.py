@@ -383,11 +383,22 @@ def _end(slots: QuerySet[FreedSlot], *, offers_to: str, reason: str, now: dateti
     return ended, closed
 
 
+def booked_by_then() -> Exists:
+    """Annotation of an offer: its course has a treatment booked that starts before its slot ends (another
+    offer accepted, the front desk): the patient no longer needs the slot."""
+    return Exists(
+        due.upcoming_treatments(course=OuterRef("course_id"))
+        .filter(start__lt=OuterRef("freed_slot__session__end"))
+        .exclude(pk=OuterRef("freed_slot__session_id"))
+    )
+
+
 def slot_offers_sweep(*, now: datetime | None = None) -> dict:
-    """The periodic job (every 5 minutes): end the offers whose slot starts within the notice period
-    (expired) or whose clinician's time was booked meanwhile (taken) or taken off (expired), in six
-    UPDATEs whatever their number; then make the offers of freed slots still waiting for them. A second
-    run changes nothing."""
+    """The periodic job (every 5 minutes), in eight UPDATEs whatever their number: end the offers whose
+    slot starts within the notice period (expired) or whose clinician's time was booked meanwhile (taken)
+    or taken off (expired); end the offers of patients booked on or before the slot meanwhile (expired),
+    passing each place to the next in line; then make the offers of freed slots waiting for them. A
+    second run changes nothing."""
     now = now or timezone.now()
     result = {"expired": 0, "taken": 0, "slots_closed": 0, "offers_made": 0}
     open_slots = FreedSlot.objects.filter(status__in=OPEN_SLOT)
@@ -400,6 +411,12 @@ def slot_offers_sweep(*, now: datetime | None = None) -> dict:
             ended, closed = _end(slots, offers_to=offers_to, reason=reason, now=now)
             result[counter] += ended
             result["slots_closed"] += closed
+        needless = SlotOffer.objects.filter(status=Status.OFFERED).filter(booked_by_then())
+        reopen = FreedSlot.objects.filter(
+            status=SlotStatus.OFFERING, offer_until__gt=now, pk__in=needless.values("freed_slot_id")
+        )
+        reopen.update(status=SlotStatus.PENDING)
+        result["expired"] += needless.update(status=Status.EXPIRED, closed_at=now)
     waiting = FreedSlot.objects.filter(status=SlotStatus.PENDING, offer_until__gt=now).order_by("pk")
     last = None
     while True:

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cycles import due
+from cycles import due, offers
 from cycles.models import Course, SlotOffer
 from notifications import rendering, rules, selectors
 from notifications.channels import PermanentSendError, TransientSendError, email, sms
@@ -76,6 +76,8 @@ def _check_slot_offer(n: Notification, now: datetime) -> Verdict | None:
         return Verdict(VerdictAction.SKIP, f"offer_{offer.status}")
     if offer.freed_slot.offer_until <= now:
         return Verdict(VerdictAction.SKIP, "within_notice")
+    if SlotOffer.objects.filter(pk=offer.pk).filter(offers.booked_by_then()).exists():
+        return Verdict(VerdictAction.SKIP, "already_booked")  # the sweep ends the offer and passes it on
     return None
 
 

@@ -365,3 +365,24 @@ def test_a_slot_nobody_can_take_is_closed_and_not_looked_at_again(manhattan, cap
     freed = FreedSlot.objects.get(session=session)
     assert (freed.status, freed.close_reason) == ("closed", "no_candidates")
     assert offers.slot_offers_sweep() == {"expired": 0, "taken": 0, "slots_closed": 0, "offers_made": 0}
+
+
+def test_a_patient_booked_meanwhile_has_their_other_offers_ended_and_passed_on(manhattan, capture):
+    location, (adams, baker) = manhattan
+    due_patient(location, baker, last=date(2026, 11, 16), given_name="Olivia")
+    due_patient(location, baker, last=date(2026, 12, 7), given_name="Bea")
+    Protocol.objects.filter(pk=Protocol.default().pk).update(backfill_offers=1)
+    nine = slot(adams, location, patient_name="Sam")
+    eleven = slot(adams, location, start=ny(SLOT_DAY, 11), patient_name="Tom")
+    cancel(nine, capture)
+    cancel(eleven, capture)
+    assert names(offered(nine)) == names(offered(eleven)) == ["Olivia"]
+    pending = Notification.objects.filter(purpose="slot_offer", session=eleven, status="sent")
+    assert pending.count() == 1
+    offers.slot_offer_accept(offer=offered(nine)[0])
+    # Olivia is booked at 09:00 now: her 11:00 offer ends and Bea, next in line, is offered it.
+    with capture(execute=True):
+        result = offers.slot_offers_sweep()
+    assert result == {"expired": 1, "taken": 0, "slots_closed": 0, "offers_made": 1}
+    assert [(o.patient.given_name, o.status) for o in offered(eleven)] == [("Olivia", "expired"), ("Bea", "offered")]
+    assert offers.slot_offers_sweep() == {"expired": 0, "taken": 0, "slots_closed": 0, "offers_made": 0}

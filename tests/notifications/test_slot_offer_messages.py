@@ -22,7 +22,7 @@ from notifications.rendering import SMS_MAX, SMS_OPT_OUT
 from scheduling.models import Session
 from tests.notifications.conftest import sms_to
 from tests.notifications.test_templates import clinical_words
-from tests.offers import NOW, booked, cancel, clinic, due_patient, ny, slot
+from tests.offers import NOW, SLOT_DAY, booked, cancel, clinic, due_patient, ny, slot
 
 pytestmark = pytest.mark.django_db
 
@@ -180,6 +180,23 @@ def test_an_offer_taken_before_it_is_sent_is_not_sent(manhattan, capture):
         "offer_accepted",
         "offer_taken",
     }
+
+
+def test_an_offer_is_not_sent_to_a_patient_booked_on_or_before_its_slot_meanwhile(manhattan, capture):
+    from cycles import offers
+
+    location, (adams, baker) = manhattan
+    with time_machine.travel(ny(date(2027, 3, 1), 22), tick=False) as clock:
+        olivia = due_patient(location, baker, last=date(2026, 11, 16), given_name="Olivia").patient
+        cancel(slot(adams, location), capture)
+        cancel(slot(adams, location, start=ny(SLOT_DAY, 11)), capture)
+        mine = SlotOffer.objects.filter(patient=olivia)
+        offers.slot_offer_accept(offer=mine.get(freed_slot__session__start=ny(SLOT_DAY, 9)))
+        clock.move_to(ny(date(2027, 3, 2), 8))
+        services.deliver_due()  # a worker delivers before the sweep has ended the 11:00 offer
+    skipped = Notification.objects.get(purpose="slot_offer", patient=olivia, session__start=ny(SLOT_DAY, 11))
+    assert (skipped.status, skipped.skip_reason) == ("skipped", "already_booked")
+    assert [m.to for m in offer_emails()] == [[o.patient.email] for o in SlotOffer.objects.exclude(patient=olivia)]
 
 
 # --- the link -------------------------------------------------------------------------------------
