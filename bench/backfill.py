@@ -3,36 +3,38 @@ delay they save, against the same year without offers.
 
     .venv/bin/python bench/backfill.py --patients 1000 --days 365
 
-The synthetic clinic of bench/generate.py (two locations, eight clinicians each, one per location on leave
-for the first 120 days), its courses' last treatments spread over the 12 weeks before the start, is run
-through the year twice from the same seed: once with SLOT_OFFERS_ENABLED off, once on. Each simulated day
-at 13:00 UTC (08:00 in New York, 13:00 in London):
+The synthetic clinic of bench/generate.py (two locations, New York and London, with
+--clinicians-per-location clinicians each working 08:00–18:00 on weekdays, the first of each on leave for
+the first 120 days), its courses' last treatments spread over the 12 weeks before the start, is run through
+the year twice from the same seed: once with SLOT_OFFERS_ENABLED off, once on. Each simulated day at
+13:00 UTC (08:00 in New York, 13:00 in London):
 
 1. the treatments whose time has passed are marked completed (the visit happened);
 2. the planner's daily sweep books each course's next treatment (cycles.planner, as in production);
 3. patients cancel: each booked treatment is cancelled with probability --cancel-rate (8 %), 2–14 days
    before it (uniform), through scheduling.services.session_cancel; the front desk rebooks the patient
    at the first time the booking rules allow, 7–21 days after the cancelled one (they were away);
-4. with offers on, the cancellation's offers are made by their periodic job (cycles.offers
-   .slot_offers_sweep, the cron fallback of the task a worker would run at once); each patient offered
-   a slot answers that day: accepts with probability --accept (0.30), declines with
-   --decline (0.30), or never answers (the offer expires 24 hours before the slot); accepts and declines
-   go through cycles.offers in a random order, so the first accept wins and later ones meet `slot_taken`,
-   and an accept moves the patient's later treatment, whose slot is then offered in turn;
-5. the offers' periodic job runs (expiry, slots booked meanwhile).
+4. with offers on, the offers' periodic job (cycles.offers.slot_offers_sweep, the cron fallback of the
+   task a worker runs at once) makes the day's offers; each patient offered a slot answers that day:
+   accepts with probability --accept, declines with --decline, or never answers (the offer expires 24
+   hours before the slot). Answers go through cycles.offers in a random order, so the first accept wins
+   and later ones meet `slot_taken`; an accept moves the patient's later treatment, whose slot is then
+   offered in turn, and a decline passes its place on; the job runs again until nothing is left to answer.
 
-Every random choice is a hash of the patient's MRN and the date concerned, so both runs cancel the same
-appointments while they coincide. The acceptance rate is an assumption: waiting-list offers of an earlier
-appointment a few days ahead are taken up by roughly a third of the patients asked in outpatient
-scheduling reports, and a patient already booked a week later gains little; 0.30 is the figure used.
+The acceptance rates are an assumption, not a measurement: 30 % accept, 30 % decline and 40 % never
+answer, each patient on their own. It is a middle guess for an offer of an earlier time 2–14 days ahead
+to patients who mostly have a treatment booked already (the planner books everyone's next one); pass
+other rates to see how the figures move. Every random choice is a hash of the patient's MRN and the date
+concerned, so both runs cancel the same appointments while their calendars agree.
 
-Reported: the slots freed by patients' cancellations, the share refilled (by an offer, or by anyone),
+Reported: the slots freed by patients' cancellations, the share refilled (from an offer, or by anyone),
 the later slots that accepting vacated (moves) and how many of those were refilled in turn, the net share
-of freed slots refilled, and the days of cycle delay (days beyond the 84-day target between a course's
-treatments, over the treatments of the year) with and without offers.
+(refilled freed slots less the vacated ones left empty), and the days of cycle delay (days beyond the
+84-day target between a course's treatments, over the treatments of the year) with and without offers.
 
 It runs on a throwaway SQLite database in a temporary folder that is removed at the end (or, with
-DATABASE_URL set, on that database, flushed before each run and at the end).
+DATABASE_URL set, on that database, flushed before each run and at the end). Messages are queued in
+the outbox as usual but not sent: their delivery tasks go to a throwaway broker folder.
 """
 
 import argparse
@@ -95,7 +97,7 @@ class Year:
     # --- one day -------------------------------------------------------------------------------
 
     def day(self, now: datetime) -> None:
-        from cycles import offers, planner
+        from cycles import planner
         from scheduling.models import Session
 
         Session.objects.filter(
@@ -103,7 +105,6 @@ class Year:
         ).update(status=Session.Status.COMPLETED, completed_at=F("start"), checked_in_at=F("start"))
         planner.plan_sweep(now=now)
         self.cancellations(now)
-        offers.slot_offers_sweep(now=now)  # makes the day's offers: what the task would have done
         if self.offers_on:
             self.answers(now)
 
@@ -162,6 +163,8 @@ class Year:
 
         rng = random.Random(f"answers {now.date()}")
         while True:
+            # The offers' periodic job: makes the day's offers (what the task would have done at once),
+            # then those a decline or a move left to make, and ends what is over.
             offers.slot_offers_sweep(now=now)
             waiting = [
                 o
@@ -198,7 +201,11 @@ class Year:
         self.end = START + timedelta(days=self.args.days)
         started = time.perf_counter()
         with time_machine.travel(START, tick=False) as clock:
-            build_clinic(patients=self.args.patients, spread_over_cycle=True)
+            build_clinic(
+                patients=self.args.patients,
+                clinicians_per_location=self.args.clinicians_per_location,
+                spread_over_cycle=True,
+            )
             for offset in range(self.args.days):
                 now = START + timedelta(days=offset)
                 clock.move_to(now)
@@ -266,6 +273,7 @@ class Year:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--patients", type=int, default=1000)
+    parser.add_argument("--clinicians-per-location", type=int, default=2)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--cancel-rate", type=float, default=0.08)
     parser.add_argument("--accept", type=float, default=0.30)
@@ -290,7 +298,8 @@ def report(args, off: dict, on: dict) -> None:
     net_off = off["refilled"]
     net_on = on["refilled"] - (on["moves"] - on["moves_refilled"])
     print(
-        f"{args.patients} patients, {args.days} days, cancellation rate {args.cancel_rate:.0%} (2–14 days ahead), "
+        f"{args.patients} patients, {2 * args.clinicians_per_location} clinicians, {args.days} days, "
+        f"cancellation rate {args.cancel_rate:.0%} (2–14 days ahead), "
         f"accept {args.accept:.0%} / decline {args.decline:.0%} / no answer {1 - args.accept - args.decline:.0%}; "
         f"{off['seconds']:.0f} s + {on['seconds']:.0f} s"
     )

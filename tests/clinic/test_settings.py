@@ -62,6 +62,7 @@ def test_the_embedded_defaults_need_nothing_set(tmp_path):
         ("AXES_FAILURE_LIMIT", "five"),
         ("SESSION_IDLE_SECONDS", "30m"),
         ("CYCLEDESK_PRODUCTION", "yes-please"),
+        ("SLOT_OFFERS_ENABLED", "sometimes"),
     ],
 )
 def test_a_bad_value_stops_the_process_with_improperly_configured(tmp_path, name, value):
@@ -117,3 +118,11 @@ def test_check_deploy_does_warn_without_production_settings(tmp_path):
     # The control for the test above: the same check on development settings does find problems.
     result = run(["manage.py", "check", "--deploy"], tmp_path)
     assert "security.W" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("value", "enabled"), [(None, "True"), ("0", "False"), ("off", "False"), ("1", "True")])
+def test_slot_offers_are_on_unless_the_clinic_turns_them_off(tmp_path, value, enabled):
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SLOT_OFFERS_ENABLED)"
+    result = run(code, tmp_path, **({} if value is None else {"SLOT_OFFERS_ENABLED": value}))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == enabled
