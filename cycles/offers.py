@@ -261,7 +261,7 @@ def _require_open(offer: SlotOffer, now: datetime) -> None:
     if offer.status == Status.TAKEN:
         raise SlotTaken("Another patient took this appointment first.")
     if offer.status != Status.OFFERED:
-        raise OfferEnded(f"This offer was {offer.get_status_display()} and can no longer be changed.")
+        raise OfferEnded(f"This offer was {offer.get_status_display().lower()} and can no longer be changed.")
     if offer.freed_slot.offer_until <= now:
         raise OfferEnded("This appointment is too close to be offered any more.")
 
