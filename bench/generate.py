@@ -83,6 +83,19 @@ def clinic_size(patients: int, *, clinicians_per_location: int = 8, scenario: st
     return locations, locations * clinicians_per_location
 
 
+def _spread_places(patients: int, clinicians: int, per_day: int, now: datetime) -> list[tuple[int, date, int]]:
+    """(clinician index, day, slot of the day) of each patient's last treatment, spread over the 12 weeks
+    before yesterday, as in a clinic in its steady state: each weekday about as many patients."""
+    days = _weekdays_back(now.date() - timedelta(days=1), 59)  # 84 days hold 60 weekdays
+    places = []
+    for i in range(patients):
+        order = i // len(days)
+        if order >= clinicians * per_day:
+            raise ValueError(f"{patients} patients do not fit one 12-week cycle of {clinicians} clinicians")
+        places.append((order % clinicians, days[i % len(days)], order // clinicians))
+    return places
+
+
 @transaction.atomic
 def build_clinic(
     *,
@@ -91,7 +104,12 @@ def build_clinic(
     seed: int = 7,
     scenario: str = "backfill",
     history_cycles: int = 3,
+    spread_over_cycle: bool = False,
 ) -> dict:
+    """The synthetic clinic (module docstring). `spread_over_cycle` is the `normal` day's spread of last
+    treatments over the 12 weeks before yesterday (a clinic in its steady state, the slot-offer simulation's)."""
+    if spread_over_cycle:
+        scenario = "normal"
     if scenario not in ("backfill", "normal"):
         raise ValueError("scenario is backfill or normal")
     rng = random.Random(seed)

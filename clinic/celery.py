@@ -26,6 +26,8 @@ PERIODIC_JOBS: dict[str, dict] = {
         "schedule": crontab(minute=10, hour=5),
         "options": {"expires": 24 * 3600},
     },
+    # Slot offers: end those whose slot is gone or too close; make those a lost task left undone.
+    "cycles.slot_offers": {"schedule": 300.0, "options": {"expires": 290}},
     # Reclaim stuck deliveries, create reminders, next-session and diary requests, enqueue what is due.
     "notifications.queue": {"schedule": 300.0, "options": {"expires": 290}},
 }

@@ -405,6 +405,8 @@ TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER):
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER.")
 PATIENT_LINK_MAX_AGE_DAYS = env_int("PATIENT_LINK_MAX_AGE_DAYS", 30)
+# Offer a cancelled treatment slot to the patients due then (API.md, Slot offers); 0 turns it off.
+SLOT_OFFERS_ENABLED = env_bool("SLOT_OFFERS_ENABLED", True)
 # A notification left in `sending` this long (its worker died) is given back to pending.
 NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATION_CLAIM_TIMEOUT_SECONDS", 600)
 

@@ -21,15 +21,27 @@ from cycles.rules import AuthorizationState, due_dates
 from scheduling.models import Location, Session
 
 
-def upcoming_treatment() -> Exists:
-    """Annotation: the course has a treatment booked (booked, confirmed or checked in, whatever its date).
-
-    The one definition of "this course has a treatment booked": the due list, the planner and the
-    "time to book" notification all use it.
-    """
-    return Exists(
-        Session.objects.filter(course=OuterRef("pk"), kind=Session.Kind.TREATMENT, status__in=Session.UPCOMING_STATUSES)
+def upcoming_treatments(*, course=None) -> QuerySet[Session]:
+    """The treatments booked for a course (booked, confirmed or checked in, whatever their date); `course`
+    defaults to the outer query's course."""
+    return Session.objects.filter(
+        course=OuterRef("pk") if course is None else course,
+        kind=Session.Kind.TREATMENT,
+        status__in=Session.UPCOMING_STATUSES,
     )
+
+
+def upcoming_treatment(*, starting_before: datetime | None = None) -> Exists:
+    """Annotation: the course has a treatment booked (booked, confirmed or checked in, whatever its date;
+    with `starting_before`, one that starts before that instant).
+
+    The one definition of "this course has a treatment booked": the due list, the planner, the
+    "time to book" notification and the slot offers all use it.
+    """
+    booked = upcoming_treatments()
+    if starting_before is not None:
+        booked = booked.filter(start__lt=starting_before)
+    return Exists(booked)
 
 
 def last_treatment(field: str) -> Subquery:

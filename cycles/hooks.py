@@ -1,10 +1,12 @@
-"""How cycles/ joins the layers below: its booking policy and its listener for diary entries."""
+"""How cycles/ joins the layers below: its booking policy, its listener for diary entries, and the
+cancellations that free a treatment slot for the patients due then."""
 
 from django.db import transaction
 
-from cycles import tasks
+from cycles import offers, tasks
 from cycles.booking import CoursePolicy
 from patients import events as patient_events
+from scheduling import events as scheduling_events
 from scheduling import policy
 
 
@@ -13,6 +15,12 @@ def _diary_recorded(sender, *, patient_id, **kwargs) -> None:
     transaction.on_commit(lambda: tasks.assess_patient.delay(patient_id))
 
 
+def _session_changed(sender, *, session, event, **kwargs) -> None:
+    if event == scheduling_events.SessionEvent.CANCELLED:
+        offers.slot_freed(session=session)
+
+
 def connect() -> None:
     policy.register(CoursePolicy())
     patient_events.diary_recorded.connect(_diary_recorded, dispatch_uid="cycles.diary_recorded")
+    scheduling_events.session_changed.connect(_session_changed, dispatch_uid="cycles.session_changed")

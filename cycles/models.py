@@ -329,3 +329,89 @@ class ReviewFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} cycle {self.cycle} ({self.status})"
+
+
+class FreedSlot(models.Model):
+    """A treatment slot freed by a cancellation with enough notice, offered to the patients due then.
+
+    One per cancelled session: the slot is that session's clinician, location, start and end.
+    `offer_until` is the start less the default profile's `backfill_min_notice_hours`: after it the
+    slot is too close to fill and its offers expire.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for its offers"
+        OFFERING = "offering", "Offered"
+        FILLED = "filled", "Filled from an offer"
+        CLOSED = "closed", "Closed"
+
+    class CloseReason(models.TextChoices):
+        ACCEPTED = "accepted", "Filled from an offer"
+        NO_CANDIDATES = "no_candidates", "No one due to offer it to"
+        WITHIN_NOTICE = "within_notice", "Too close to fill"
+        SLOT_BOOKED = "slot_booked", "Booked meanwhile"
+        SLOT_UNAVAILABLE = "slot_unavailable", "Clinician unavailable"
+        TURNED_OFF = "turned_off", "Slot offers turned off"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.OneToOneField("scheduling.Session", on_delete=models.CASCADE, related_name="freed_slot")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    offer_until = models.DateTimeField()
+    freed_at = models.DateTimeField()
+    offered_at = models.DateTimeField(null=True, blank=True, help_text="when its offers were last made")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=32, choices=CloseReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-freed_at"]
+        indexes = [models.Index(fields=["status", "offer_until"], name="freed_slot_status_until")]
+
+    def __str__(self) -> str:
+        return f"slot of {self.session_id} ({self.status})"
+
+
+class SlotOffer(models.Model):
+    """A freed slot offered to one patient: the first to accept books it (cycles/offers.py)."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered"
+        ACCEPTED = "accepted"
+        TAKEN = "taken", "Taken by someone else"
+        EXPIRED = "expired"
+        DECLINED = "declined"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    freed_slot = models.ForeignKey(FreedSlot, on_delete=models.CASCADE, related_name="offers")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="slot_offers")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="slot_offers")
+    rank = models.PositiveSmallIntegerField(help_text="1 = first in API.md's order when it was offered")
+    moves = models.ForeignKey(
+        "scheduling.Session",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="the later treatment an accept moves to this slot, as booked when offered",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFERED)
+    offered_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True, help_text="accepted or declined")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    booked = models.OneToOneField(
+        "scheduling.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="filled_offer"
+    )
+
+    class Meta:
+        ordering = ["-offered_at", "rank"]
+        constraints = [
+            # A job run twice, or two workers at once, never offers one slot twice to one patient.
+            models.UniqueConstraint(fields=["freed_slot", "patient"], name="one_offer_per_slot_and_patient"),
+            # The slot goes once: beside the sessions' exclusion constraint, one accepted offer per slot.
+            models.UniqueConstraint(
+                fields=["freed_slot"], condition=Q(status="accepted"), name="one_accepted_offer_per_slot"
+            ),
+        ]
+        indexes = [models.Index(fields=["patient", "status"], name="slot_offer_patient_status")]
+
+    def __str__(self) -> str:
+        return f"offer {self.rank} of {self.freed_slot_id} ({self.status})"

@@ -356,6 +356,35 @@ def renew_by(*, valid_to: date, treatments_left: int, last_treated_on: date | No
     return min(valid_to, last_treated_on + timedelta(days=interval_days * (treatments_left + 1)))
 
 
+# --- slot offers ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferCandidate:
+    """A course that could take a freed treatment slot: its due dates by its own protocol, and whether it
+    has a treatment booked after the slot (which accepting would move to it)."""
+
+    course_id: object
+    patient_id: object
+    due_from: date
+    due_by: date
+    later_booking: bool = False
+
+
+def rank_offer_candidates(candidates: Iterable[OfferCandidate], *, today: date) -> list[OfferCandidate]:
+    """API.md's order for a freed slot: overdue courses first (`due_by` already past `today`), then the
+    earliest `due_by`, then those with nothing booked before those with a later booking; ties go to the
+    earlier `due_from`, then the patient id, so the order never depends on the query's.
+
+    Today 10 March: A (due_by 1 March, overdue), B (due_by 20 March), C and D (due_by 24 March, D with a
+    treatment booked on 2 April) rank A, B, C, D.
+    """
+    return sorted(
+        candidates,
+        key=lambda c: (c.due_by >= today, c.due_by, c.later_booking, c.due_from, str(c.patient_id)),
+    )
+
+
 # --- the treatment record ------------------------------------------------------------------------
 
 MUSCLE_NAMES = {

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, When
 
-from clinic.timezones import local_date, today_in
-from cycles.models import Authorization, Course, Protocol, ReviewFlag, TreatmentRecord
+from clinic.timezones import day_bounds, local_date, today_in
+from cycles.models import Authorization, Course, FreedSlot, Protocol, ReviewFlag, SlotOffer, TreatmentRecord
 from cycles.rules import AuthorizationFacts, KnownTreatment, due_dates, response_rules
 from patients import response
 from patients.models import Patient, PriorPreventive
@@ -224,3 +224,44 @@ def course_dates(course: Course) -> Course:
     if course.last_treatment is not None:
         course.due_from, course.due_by = due_dates(course.last_treatment, course.protocol)
     return course
+
+
+# --- slot offers ------------------------------------------------------------------------------
+
+
+def slot_offer_list(*, session=None, patient=None, status: str | None = None) -> QuerySet[SlotOffer]:
+    """Offers with their freed slot's session joined, newest first (`session`: the cancelled one)."""
+    offers = SlotOffer.objects.select_related("freed_slot__session")
+    if session is not None:
+        offers = offers.filter(freed_slot__session_id=session)
+    if patient is not None:
+        offers = offers.filter(patient_id=patient)
+    if status:
+        offers = offers.filter(status=status)
+    return offers.order_by("-offered_at", "rank", "pk")
+
+
+def freed_slots_for_day(*, location, day: date) -> list[FreedSlot]:
+    """The freed treatment slots starting on `day` (local date of the location), with their clinician and
+    how their offers stand (`offered`, `open`, `declined`, `accepted`): one query."""
+    start, end = day_bounds(day, location.zone)
+    return list(
+        FreedSlot.objects.filter(session__location=location, session__start__gte=start, session__start__lt=end)
+        .select_related("session__clinician")
+        .annotate(
+            offered=Count("offers"),
+            open=Count("offers", filter=Q(offers__status=SlotOffer.Status.OFFERED)),
+            declined=Count("offers", filter=Q(offers__status=SlotOffer.Status.DECLINED)),
+            accepted=Count("offers", filter=Q(offers__status=SlotOffer.Status.ACCEPTED)),
+        )
+        .order_by("session__start", "pk")
+    )
+
+
+def slot_offers_for_patient(*, patient: Patient) -> QuerySet[SlotOffer]:
+    """The patient's slot offers, newest first, with the slot's session, clinician and location: one query."""
+    return (
+        SlotOffer.objects.filter(patient=patient)
+        .select_related("freed_slot__session__clinician", "freed_slot__session__location")
+        .order_by("-offered_at", "pk")
+    )

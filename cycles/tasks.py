@@ -1,4 +1,4 @@
-"""Course jobs: thin tasks taking ids; the work is in cycles.planner and cycles.review.
+"""Course jobs: thin tasks taking ids; the work is in cycles.planner, cycles.review and cycles.offers.
 
 The registered names predate the cycles app (they were scheduling's and patients'
 tasks) and stay as they are, so tasks already queued under them still run.
@@ -6,7 +6,7 @@ tasks) and stay as they are, so tasks already queued under them still run.
 
 from celery import shared_task
 
-from cycles import authorizations, planner, review
+from cycles import authorizations, offers, planner, review
 from scheduling.models import Session
 
 # Sweeps walk every course in chunks: more time than a single-row task.
@@ -55,3 +55,16 @@ def assess_responses() -> dict:
 def mark_expiring_authorizations() -> dict:
     """Daily: mark prior authorisations that need renewing (30 days or one treatment left)."""
     return authorizations.expiring_sweep()
+
+
+@shared_task(name="cycles.offer_freed_slot", acks_late=True)
+def offer_freed_slot(freed_slot_id: str) -> dict:
+    """Enqueued after commit when a treatment slot is freed (or an offer of it declined): make its offers."""
+    made = offers.freed_slot_offer(freed_slot_id=freed_slot_id)
+    return {"offers_made": len(made)}
+
+
+@shared_task(name="cycles.slot_offers", acks_late=True, **SWEEP_LIMITS)
+def slot_offers() -> dict:
+    """Every 5 minutes: end offers whose slot is gone or too close, make those a lost task left undone."""
+    return offers.slot_offers_sweep()

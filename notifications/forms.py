@@ -11,6 +11,11 @@ class SessionActionForm(forms.Form):
     session = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
 
+class OfferActionForm(forms.Form):
+    action = forms.ChoiceField(choices=[("accept", "Take this appointment"), ("decline", "No, thank you")])
+    offer = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+
 class DiaryForm(forms.Form):
     period_start = inputs.DateField(
         label="First day of the period", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})

@@ -67,7 +67,10 @@ def link_for_notification(*, notification: Notification) -> PatientLink:
     existing = PatientLink.objects.filter(notification=notification).first()
     if existing:
         return existing
-    kind = PatientLink.Kind.DIARY if notification.purpose == Notification.Purpose.DIARY_REQUEST else "session"
+    kind = {
+        Notification.Purpose.DIARY_REQUEST: PatientLink.Kind.DIARY,
+        Notification.Purpose.SLOT_OFFER: PatientLink.Kind.OFFER,
+    }.get(notification.purpose, PatientLink.Kind.SESSION)
     for _ in range(5):
         try:
             with transaction.atomic():
@@ -75,7 +78,7 @@ def link_for_notification(*, notification: Notification) -> PatientLink:
                     key=secrets.token_urlsafe(5),  # short for SMS; the signature, not the key, is the secret
                     kind=kind,
                     patient_id=notification.patient_id,
-                    session_id=notification.session_id if kind == PatientLink.Kind.SESSION else None,
+                    session_id=notification.session_id if kind != PatientLink.Kind.DIARY else None,
                     notification=notification,
                 )
         except IntegrityError:
@@ -89,8 +92,8 @@ def link_for_notification(*, notification: Notification) -> PatientLink:
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def resolve(token: str, *, kind: str) -> PatientLink:
-    """The link a token names, if it is genuine, unexpired and unused.
+def resolve(token: str, *, kind: str | tuple[str, ...]) -> PatientLink:
+    """The link a token names (of `kind`, or one of several), if it is genuine, unexpired and unused.
 
     A link expires PATIENT_LINK_MAX_AGE_DAYS after its token was signed *and* after its row
     was made, whichever comes first: the expiry is the server's, so a token signed with a
@@ -125,6 +128,6 @@ def actor(link: PatientLink) -> str:
 def _link(key: str, kind: str) -> PatientLink | None:
     return (
         PatientLink.objects.select_related("patient", "session", "session__location", "session__clinician")
-        .filter(key=key, kind=kind)
+        .filter(key=key, kind__in=(kind,) if isinstance(kind, str) else kind)
         .first()
     )

@@ -13,7 +13,9 @@ class Notification(models.Model):
     `dedupe_key` makes each (session, purpose, offset, channel) exist once; for
     reminders and reschedule notices the key also carries the session start the
     row was made for, so a rescheduled session gets new rows while the old ones
-    are withdrawn (skipped) rather than silently rewritten.
+    are withdrawn (skipped) rather than silently rewritten. A slot offer's row has
+    the cancelled session whose slot it offers: (session, patient) names the offer
+    (`cycles.SlotOffer`, one per freed slot and patient).
     """
 
     class Purpose(models.TextChoices):
@@ -23,6 +25,7 @@ class Notification(models.Model):
         DIARY_REQUEST = "diary_request"
         CANCELLATION = "cancellation"
         RESCHEDULE = "reschedule"
+        SLOT_OFFER = "slot_offer"
 
     class Channel(models.TextChoices):
         EMAIL = "email"
@@ -137,12 +140,14 @@ class PatientLink(models.Model):
     """A signed link a patient opens without logging in; single-use for state changes.
 
     The token carries only `key`, signed and timestamped; the row binds it to one
-    session (or one patient's diary), so it cannot act on anything else.
+    session (or one patient's diary, or one slot offer: the cancelled session and
+    the patient name it), so it cannot act on anything else.
     """
 
     class Kind(models.TextChoices):
         SESSION = "session"
         DIARY = "diary"
+        OFFER = "offer"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     key = models.CharField(max_length=16, unique=True)

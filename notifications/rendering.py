@@ -13,9 +13,10 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from icalendar import Calendar, Event
 
-from notifications import links
+from notifications import links, selectors
 from notifications.channels import EmailMessage, PermanentSendError, SmsMessage, message_domain
 from notifications.models import Notification
+from scheduling.models import Session
 
 SMS_MAX = 160
 SMS_OPT_OUT = "Reply STOP to opt out"
@@ -29,6 +30,7 @@ SUBJECTS = {
     Purpose.CANCELLATION: "Your appointment on {short} is cancelled",
     Purpose.NEXT_SESSION_DUE: "Time to book your next appointment",
     Purpose.DIARY_REQUEST: "Your diary for the last four weeks",
+    Purpose.SLOT_OFFER: "An earlier appointment is free on {short}",
 }
 SESSION_PURPOSES = (Purpose.BOOKING_CONFIRMATION, Purpose.REMINDER, Purpose.RESCHEDULE, Purpose.CANCELLATION)
 
@@ -40,6 +42,8 @@ def when_context(start: datetime, tz: ZoneInfo) -> dict:
         "short": f"{local:%a} {local.day} {local:%b} {local:%H:%M}",
         "date": f"{local:%A} {local.day} {local:%B %Y}",
         "time": f"{local:%H:%M}",
+        "clock": f"{local.hour}:{local:%M}",
+        "day_short": f"{local:%a} {local.day} {local:%b}",
     }
 
 
@@ -58,6 +62,12 @@ def context_for(notification: Notification, *, link_url: str | None) -> dict:
         start = notification.session_start or session.start
         context.update(when_context(start, session.location.zone))
         context["location_name"] = session.location.name
+    offer = None
+    if notification.purpose == Purpose.SLOT_OFFER:
+        offer = selectors.slot_offer_for(session_id=notification.session_id, patient_id=notification.patient_id)
+    if offer is not None and offer.moves is not None and offer.moves.status in Session.UPCOMING_STATUSES:
+        # Taking the slot moves the patient's later appointment: the message says which one.
+        context["moves"] = when_context(offer.moves.start, offer.moves.location.zone)["date"]
     return context
 
 
@@ -106,11 +116,14 @@ def _one_line(text: str) -> str:
 
 
 def sms_body(purpose: str, context: dict) -> str:
-    """The SMS text, shortened until it fits: a long first name is cut, then the clinic name goes."""
+    """The SMS text, shortened until it fits: a long first name is cut, then the clinic name goes (then a
+    slot offer's location), then the first name, and last a template's compact form if it has one."""
     template = f"notifications/sms/{purpose}.txt"
     first = context.get("first_name") or ""
     attempts = [context, {**context, "first_name": first[:8]}]
-    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (20, 8, 0)]
+    attempts += [{**context, "clinic_name": "", "first_name": first[:n]} for n in (20, 8)]
+    attempts += [{**context, "clinic_name": "", "location_name": "", "first_name": first[:n]} for n in (20, 8)]
+    attempts += [{**context, "clinic_name": "", "first_name": ""}, {**context, "compact": True}]
     for candidate in attempts:
         body = _one_line(render_to_string(template, candidate))
         if len(body) <= SMS_MAX:

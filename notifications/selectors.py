@@ -1,5 +1,6 @@
 from django.db.models import QuerySet
 
+from cycles.models import SlotOffer
 from notifications.models import Notification
 from patients.models import Patient
 
@@ -21,4 +22,14 @@ def notifications_for_patient(*, patient: Patient) -> QuerySet[Notification]:
         Notification.objects.filter(patient=patient)
         .select_related("session", "session__location")
         .order_by("-due_at", "id")
+    )
+
+
+def slot_offer_for(*, session_id, patient_id) -> SlotOffer | None:
+    """The offer a slot_offer row or link is about: its freed slot's session and its patient name it (one
+    offer per freed slot and patient). One query, with the slot and the later treatment it moves."""
+    return (
+        SlotOffer.objects.select_related("freed_slot__session__location", "moves__location", "patient")
+        .filter(freed_slot__session_id=session_id, patient_id=patient_id)
+        .first()
     )

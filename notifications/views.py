@@ -1,17 +1,24 @@
-"""Patient link pages (no login): GET shows, POST acts once; used or expired → 410."""
+"""Patient link pages (no login): GET shows, POST acts once; used or expired → 410.
+
+A slot offer's link (`/p/<token>/` too) answers 409 with the `slot_taken` page once the
+slot went to someone else, and 410 once the offer has ended otherwise.
+"""
 
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
 from clinic.audit import audit_record
 from clinic.errors import DomainError
 from clinic.models import AuditLog
-from notifications import links
-from notifications.forms import DiaryForm, SessionActionForm, last_four_weeks
+from cycles import offers
+from cycles.models import SlotOffer
+from notifications import links, selectors
+from notifications.forms import DiaryForm, OfferActionForm, SessionActionForm, last_four_weeks
 from notifications.models import PatientLink
 from notifications.rendering import when_context
 from patients import services as patient_services
@@ -86,11 +93,13 @@ def _use(link: PatientLink, action: str) -> bool:
 
 def session_link(request, token: str):
     try:
-        link, gone, known = _resolve(token, PatientLink.Kind.SESSION)
+        link, gone, known = _resolve(token, (PatientLink.Kind.SESSION, PatientLink.Kind.OFFER))
     except _Invalid:
         return _not_found(request)
     if gone:
         return _gone(request, gone, known)
+    if link.kind == PatientLink.Kind.OFFER:
+        return offer_link(request, link)
     if request.method != "POST":
         _audit(request, link, AuditLog.Action.READ, "session", link.session_id, "patient link opened")
         return render(request, "notifications/link_session.html", _session_context(link, form=SessionActionForm()))
@@ -155,3 +164,79 @@ def diary_link(request, token: str):
                 form.add_error(field if field in form.fields else None, message)
         return render(request, "notifications/link_diary.html", {**context, "form": form}, status=400)
     return render(request, "notifications/link_diary_done.html", context)
+
+
+# --- slot offers ------------------------------------------------------------------------------
+
+
+def _offer_for(link: PatientLink) -> SlotOffer:
+    offer = selectors.slot_offer_for(session_id=link.session_id, patient_id=link.patient_id)
+    if offer is None:
+        raise Http404("No such offer.")
+    return offer
+
+
+def _offer_context(link: PatientLink, offer: SlotOffer, **extra) -> dict:
+    slot = offer.freed_slot.session
+    moves = offer.moves
+    return {
+        "link": link,
+        "offer": offer,
+        "first_name": link.patient.given_name,
+        **when_context(slot.start, slot.location.zone),
+        "location_name": slot.location.name,
+        "moves": when_context(moves.start, moves.location.zone)
+        if moves is not None and moves.status in Session.UPCOMING_STATUSES
+        else None,
+        **extra,
+    }
+
+
+def _taken(request, context: dict):
+    return render(request, "notifications/link_offer_taken.html", context, status=409)
+
+
+def _audit(request, link: PatientLink, offer: SlotOffer, action: str) -> None:
+    # No staff user: the actor is the link.
+    audit_record(request=request, action=action, resource="slot_offer", obj=offer, detail=f"patient link {link.key}")
+
+
+def offer_link(request, link: PatientLink):
+    """GET shows the freed slot with Take / No thanks; POST `action=accept|decline` acts once. The first
+    accept wins; a later one gets the 409 `slot_taken` page with nothing booked."""
+    offer = _offer_for(link)
+    context = _offer_context(link, offer)
+    if offer.status == SlotOffer.Status.TAKEN:
+        return _taken(request, context)
+    if offer.status != SlotOffer.Status.OFFERED or offer.freed_slot.offer_until <= timezone.now():
+        return _gone(request, "ended")
+    if request.method != "POST":
+        _audit(request, link, offer, AuditLog.Action.READ)
+        return render(request, "notifications/link_offer.html", {**context, "form": OfferActionForm()})
+    form = OfferActionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "notifications/link_offer.html", {**context, "form": form}, status=400)
+    claimed = form.cleaned_data.get("offer")
+    if claimed is not None and claimed != offer.pk:
+        form.add_error(None, "This link belongs to a different offer.")
+        return render(request, "notifications/link_offer.html", {**context, "form": form}, status=400)
+    action = form.cleaned_data["action"]
+    try:
+        with transaction.atomic():
+            if not _use(link, action):
+                return _gone(request, "used")
+            if action == "accept":
+                offer = offers.slot_offer_accept(offer=offer, by=None)
+            else:
+                offer = offers.slot_offer_decline(offer=offer, by=None)
+    except offers.SlotTaken:
+        # Nothing was booked and the link is unused (rolled back); the offer now says taken.
+        offers.slot_offer_lost(offer=offer)
+        return _taken(request, context)
+    except offers.OfferEnded:
+        return _gone(request, "ended")
+    except DomainError as exc:
+        form.add_error(None, exc.detail)
+        return render(request, "notifications/link_offer.html", {**context, "form": form}, status=exc.status_code)
+    _audit(request, link, offer, AuditLog.Action.UPDATE)
+    return render(request, "notifications/link_offer_done.html", {**context, "action": action})

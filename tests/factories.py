@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from cycles.models import Authorization, Course, Protocol, ReviewFlag, TreatmentRecord
+from cycles.models import Authorization, Course, FreedSlot, Protocol, ReviewFlag, SlotOffer, TreatmentRecord
 from patients.models import DiaryEntry, Patient, PriorPreventive
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
@@ -177,3 +177,26 @@ class AuthorizationFactory(factory.django.DjangoModelFactory):
     treatments_approved = 2
     valid_from = factory.LazyFunction(lambda: timezone.now().date())
     valid_to = factory.LazyAttribute(lambda a: a.valid_from + timedelta(days=180))
+
+
+class FreedSlotFactory(factory.django.DjangoModelFactory):
+    """The slot of a cancelled treatment session, offerable until 24 hours before it starts."""
+
+    class Meta:
+        model = FreedSlot
+
+    session = factory.SubFactory(SessionFactory, status=Session.Status.CANCELLED)
+    status = FreedSlot.Status.OFFERING
+    offer_until = factory.LazyAttribute(lambda f: f.session.start - timedelta(hours=24))
+    freed_at = factory.LazyFunction(timezone.now)
+
+
+class SlotOfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SlotOffer
+
+    freed_slot = factory.SubFactory(FreedSlotFactory)
+    patient = factory.SubFactory(PatientFactory)
+    course = factory.SubFactory(CourseFactory, patient=factory.SelfAttribute("..patient"))
+    rank = 1
+    offered_at = factory.LazyFunction(timezone.now)

@@ -41,6 +41,7 @@ from tests.factories import (
     PatientFactory,
     ReviewFlagFactory,
     SessionFactory,
+    SlotOfferFactory,
     TimeOffFactory,
     TreatmentRecordFactory,
 )
@@ -315,6 +316,9 @@ def everything(patient, clinician, location, clinician_user):
     ReviewFlagFactory(course=session.course)
     AuthorizationFactory(course=session.course)
     last = treated(PatientFactory(), clinician, location, date(2026, 10, 12))
+    SlotOfferFactory(
+        patient=last.patient, course=last.course, freed_slot__session__location=location, freed_slot__session__start=NOW
+    )
     return {"session": session, "due_patient": last.patient}
 
 
@@ -331,6 +335,7 @@ LISTS = [
     "/review-flags/",
     "/notifications/",
     "/authorizations/",
+    "/slot-offers/",
 ]
 
 
@@ -1392,6 +1397,60 @@ def test_the_fhir_export_is_a_bundle_of_the_named_resources(clinician_client, pa
     assert types.count("Procedure") == 1
 
 
+# --- slot offers ------------------------------------------------------------------------------------
+
+SLOT_OFFER_FIELDS = {"id", "session", "patient", "start", "status", "offered_at", "responded_at"}
+
+
+@pytest.fixture
+def freed_slot(front_desk_client, clinician, location, django_capture_on_commit_callbacks):
+    """Two patients due on 13 January (treated 12 and 13 October) and Dr Lee's treatment at 10:00 that
+    day, cancelled by the front desk through the API: (the cancelled session's id, {patient id: offer})."""
+    due = [treated(PatientFactory(), clinician, location, day) for day in (date(2026, 10, 12), date(2026, 10, 13))]
+    other = treated(PatientFactory(), clinician, location, date(2026, 10, 14), hour=11)
+    created = front_desk_client.post(
+        f"{API}/sessions/", book_body(other.patient, clinician, location, ny(date(2027, 1, 13), 10))
+    )
+    session_id = created.json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = front_desk_client.post(f"{API}/sessions/{session_id}/cancel/", {"reason": "travelling"})
+    assert cancelled.status_code == 200
+    rows = assert_page(front_desk_client.get(f"{API}/slot-offers/", {"session": session_id}))
+    assert {r["patient"] for r in rows} == {str(s.patient_id) for s in due}
+    return session_id, {r["patient"]: r for r in rows}
+
+
+def test_slot_offers_list_the_contract_fields_and_statuses(front_desk_client, clinician_client, freed_slot):
+    session_id, offers = freed_slot
+    for row in offers.values():
+        assert set(row) >= SLOT_OFFER_FIELDS
+        assert is_uuid(row["id"]) and row["session"] == session_id and is_uuid(row["patient"])
+        assert datetime.fromisoformat(row["start"]) == ny(date(2027, 1, 13), 10)
+        assert is_aware_datetime(row["offered_at"]) and row["responded_at"] is None
+        assert row["status"] == "offered"
+    patient = next(iter(offers))
+    rows = assert_page(clinician_client.get(f"{API}/slot-offers/", {"patient": patient, "status": "offered"}))
+    assert [r["patient"] for r in rows] == [patient]
+    assert assert_page(front_desk_client.get(f"{API}/slot-offers/", {"status": "taken"})) == []
+
+
+def test_a_second_accept_is_409_slot_taken_and_books_nothing(front_desk_client, freed_slot):
+    session_id, offers = freed_slot
+    first, second = offers.values()
+    accepted = front_desk_client.post(f"{API}/slot-offers/{first['id']}/accept/")
+    assert accepted.status_code == 200
+    assert accepted.json()["status"] == "accepted" and is_aware_datetime(accepted.json()["responded_at"])
+    assert_error(front_desk_client.post(f"{API}/slot-offers/{second['id']}/accept/"), 409, "slot_taken")
+    rows = assert_page(front_desk_client.get(f"{API}/slot-offers/", {"session": session_id}))
+    assert sorted(r["status"] for r in rows) == ["accepted", "taken"]
+    booked = assert_page(front_desk_client.get(f"{API}/sessions/", {"status": "booked", "from": "2027-01-13"}))
+    assert [r["patient"] for r in booked] == [first["patient"]]
+
+
+def test_a_bad_slot_offer_filter_is_400_validation_error(front_desk_client):
+    assert_error(front_desk_client.get(f"{API}/slot-offers/", {"status": "maybe"}), 400, "validation_error")
+
+
 # --- roles ----------------------------------------------------------------------------------------
 
 
@@ -1417,7 +1476,16 @@ def test_front_desk_gets_403_on_clinical_endpoints(front_desk_client, patient, b
 
 
 @pytest.mark.parametrize(
-    "path", ["/patients/", "/sessions/", "/slots/?location={location}", "/due/", "/notifications/", "/protocol/"]
+    "path",
+    [
+        "/patients/",
+        "/sessions/",
+        "/slots/?location={location}",
+        "/due/",
+        "/notifications/",
+        "/protocol/",
+        "/slot-offers/",
+    ],
 )
 def test_front_desk_reads_the_front_desk_endpoints(front_desk_client, location, path):
     assert front_desk_client.get(API + path.format(location=location.id)).status_code == 200
@@ -1463,6 +1531,7 @@ CONTRACT_PATHS = {
     "/api/v1/review-flags/": {"get"},
     "/api/v1/review-flags/{id}/resolve/": {"post"},
     "/api/v1/notifications/": {"get"},
+    "/api/v1/slot-offers/": {"get"},
     "/api/v1/webhooks/sms/": {"post"},
 }
 
@@ -1552,6 +1621,7 @@ def test_the_schema_names_every_contract_path_and_method(schema):
         ("/api/v1/courses/{id}/reauthorization/", "get", REAUTHORIZATION_FIELDS),
         ("/api/v1/review-flags/", "get", FLAG_FIELDS),
         ("/api/v1/notifications/", "get", NOTIFICATION_FIELDS),
+        ("/api/v1/slot-offers/", "get", SLOT_OFFER_FIELDS),
         ("/api/v1/auth/token/", "post", {"token"}),
     ],
 )
@@ -1584,6 +1654,7 @@ def test_the_schema_lists_the_query_parameters(schema):
     assert {"status", "expiring_within_days", "page", "page_size"} <= params("/api/v1/authorizations/")
     assert {"status", "kind"} <= params("/api/v1/review-flags/")
     assert {"patient", "session", "status"} <= params("/api/v1/notifications/")
+    assert {"session", "patient", "status", "page", "page_size"} <= params("/api/v1/slot-offers/")
 
 
 def test_the_docs_page_is_served(client):
@@ -1642,6 +1713,7 @@ def test_the_schema_describes_creates_as_201(schema, path):
         ("/api/v1/courses/{id}/reauthorization/", "get", {"401", "403", "404"}),
         ("/api/v1/courses/{id}/letter/", "get", {"401", "403", "404"}),
         ("/api/v1/notifications/", "get", {"400", "401", "403"}),
+        ("/api/v1/slot-offers/", "get", {"400", "401", "403"}),
         ("/api/v1/auth/token/", "post", {"400", "429"}),
         ("/api/v1/webhooks/sms/", "post", {"403"}),
     ],

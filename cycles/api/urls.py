@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cycles.api import authorizations, due, flags, patients, protocol, sessions
+from cycles.api import authorizations, due, flags, offers, patients, protocol, sessions
 
 urlpatterns = [
     path("protocol/", protocol.ProtocolDetail.as_view(), name="protocol"),
@@ -34,6 +34,9 @@ urlpatterns = [
     path("patients/<uuid:pk>/eligibility/", patients.PatientEligibility.as_view(), name="patient-eligibility"),
     path("patients/<uuid:pk>/fhir/", patients.PatientFhirExport.as_view(), name="patient-fhir"),
     path("due/", due.DueList.as_view(), name="due-list"),
+    path("slot-offers/", offers.SlotOfferList.as_view(), name="slot-offer-list"),
+    path("slot-offers/<uuid:pk>/accept/", offers.SlotOfferAccept.as_view(), name="slot-offer-accept"),
+    path("slot-offers/<uuid:pk>/decline/", offers.SlotOfferDecline.as_view(), name="slot-offer-decline"),
     path("review-flags/", flags.ReviewFlagList.as_view(), name="review-flag-list"),
     path("review-flags/<uuid:pk>/resolve/", flags.ReviewFlagResolve.as_view(), name="review-flag-resolve"),
 ]

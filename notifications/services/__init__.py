@@ -15,6 +15,8 @@ from notifications.services.outbox import (
     reminder_rows,
     session_changed,
     sessions_booked,
+    slot_offer_accepted,
+    slot_offers_made,
 )
 from notifications.services.queueing import MAX_ATTEMPTS, QueueResult, notifications_queue
 
@@ -37,4 +39,6 @@ __all__ = [
     "send_time_verdict",
     "session_changed",
     "sessions_booked",
+    "slot_offer_accepted",
+    "slot_offers_made",
 ]

@@ -16,9 +16,9 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cycles import due
-from cycles.models import Course
-from notifications import rendering, rules
+from cycles import due, offers
+from cycles.models import Course, SlotOffer
+from notifications import rendering, rules, selectors
 from notifications.channels import PermanentSendError, TransientSendError, email, sms
 from notifications.models import Notification, ReminderPolicy
 from notifications.services.outbox import CHUNK, WAITING_STATUSES
@@ -66,6 +66,21 @@ def _check_session(n: Notification, now: datetime) -> Verdict | None:
     return None
 
 
+def _check_slot_offer(n: Notification, now: datetime) -> Verdict | None:
+    """An offer is told only while it stands: not once taken, declined or expired, nor once its slot
+    starts within the notice period (the sweep expires it then too)."""
+    offer = selectors.slot_offer_for(session_id=n.session_id, patient_id=n.patient_id)
+    if offer is None:
+        return Verdict(VerdictAction.SKIP, "offer_withdrawn")
+    if offer.status != SlotOffer.Status.OFFERED:
+        return Verdict(VerdictAction.SKIP, f"offer_{offer.status}")
+    if offer.freed_slot.offer_until <= now:
+        return Verdict(VerdictAction.SKIP, "within_notice")
+    if SlotOffer.objects.filter(pk=offer.pk).filter(offers.booked_by_then()).exists():
+        return Verdict(VerdictAction.SKIP, "already_booked")  # the sweep ends the offer and passes it on
+    return None
+
+
 def _check_next_session_due(n: Notification, now: datetime) -> Verdict | None:
     if n.course is not None and n.course.status != Course.Status.ACTIVE:
         return Verdict(VerdictAction.SKIP, "course_inactive")
@@ -102,7 +117,12 @@ def _sms_sent_times(n: Notification, since: datetime) -> list[datetime]:
 def send_time_verdict(n: Notification, now: datetime, policy: ReminderPolicy) -> Verdict:
     if n.patient.status == Patient.Status.DISCHARGED:
         return Verdict(VerdictAction.SKIP, "patient_discharged")
-    if n.session_id is not None:
+    if n.purpose == Purpose.SLOT_OFFER:
+        # Its session is the cancelled one whose slot is offered: the offer decides, not the session.
+        verdict = _check_slot_offer(n, now)
+        if verdict:
+            return verdict
+    elif n.session_id is not None:
         verdict = _check_session(n, now)
         if verdict:
             return verdict

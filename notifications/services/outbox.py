@@ -1,8 +1,9 @@
-"""The outbox: the rows a booking, move or cancellation creates (DESIGN.md §5).
+"""The outbox: the rows a booking, move, cancellation or slot offer creates (DESIGN.md §5).
 
-Rows are created inside the scheduling transaction: scheduling sends its session
-events (`scheduling.events`) and `notifications.apps` connects the receivers here.
-Each row due now is enqueued for delivery after commit.
+Rows are created inside the sending transaction: scheduling sends its session
+events (`scheduling.events`), cycles its slot offers (`cycles.events`), and
+`notifications.hooks` connects the receivers here. Each row due now is enqueued
+for delivery after commit.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -181,6 +182,39 @@ def sessions_booked(*, sessions: list[Session], now: datetime | None = None) -> 
         rows.append(_session_row(session, Purpose.BOOKING_CONFIRMATION, channel, now, keyed_by_start=False))
         rows += reminder_rows(session=session, policy=policy, booked_at=now)
     _insert_and_send(rows, now)
+
+
+def slot_offers_made(*, offers, now: datetime) -> None:
+    """One `slot_offer` row per new offer (its patient and freed slot's session loaded), due now and held
+    by quiet hours and the SMS caps at send time like every row: by email if the patient consents to it,
+    else SMS. One insert whatever their number; the key makes each offer's row once."""
+    rows = []
+    for offer in offers:
+        slot = offer.freed_slot.session
+        channel = preferred_channel(offer.patient)
+        rows.append(
+            Notification(
+                patient_id=offer.patient_id,
+                session_id=slot.id,
+                course_id=offer.course_id,
+                purpose=Purpose.SLOT_OFFER,
+                channel=channel,
+                session_start=slot.start,
+                due_at=now,
+                dedupe_key=key(Purpose.SLOT_OFFER, offer.id, channel),
+            )
+        )
+    _insert_and_send(rows, now)
+
+
+def slot_offer_accepted(*, moved_from: Session | None) -> None:
+    """A patient took a freed slot. The later treatment it replaced was moved, not lost: the cancellation
+    notice made for it is withdrawn, and the new booking's confirmation tells the patient where they are."""
+    if moved_from is None:
+        return
+    Notification.objects.filter(session_id=moved_from.id, purpose=Purpose.CANCELLATION, status=Status.PENDING).update(
+        status=Status.SKIPPED, skip_reason="moved_to_offered_slot", updated_at=timezone.now()
+    )
 
 
 def _insert_and_send(rows: list[Notification], now: datetime) -> None:

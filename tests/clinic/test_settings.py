@@ -63,6 +63,7 @@ def test_the_embedded_defaults_need_nothing_set(tmp_path):
         ("AXES_FAILURE_LIMIT", "five"),
         ("SESSION_IDLE_SECONDS", "30m"),
         ("CYCLEDESK_PRODUCTION", "yes-please"),
+        ("SLOT_OFFERS_ENABLED", "sometimes"),
     ],
 )
 def test_a_bad_value_stops_the_process_with_improperly_configured(tmp_path, name, value):
@@ -190,3 +191,11 @@ def test_the_shared_cache_is_a_database_table_by_default_and_redis_when_given(tm
     assert run(code, tmp_path).stdout.strip() == "django.core.cache.backends.db.DatabaseCache"
     redis = run(code, tmp_path, REDIS_URL="redis://127.0.0.1:6379/4").stdout.strip()
     assert redis == "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.mark.parametrize(("value", "enabled"), [(None, "True"), ("0", "False"), ("off", "False"), ("1", "True")])
+def test_slot_offers_are_on_unless_the_clinic_turns_them_off(tmp_path, value, enabled):
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SLOT_OFFERS_ENABLED)"
+    result = run(code, tmp_path, **({} if value is None else {"SLOT_OFFERS_ENABLED": value}))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == enabled

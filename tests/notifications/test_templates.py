@@ -9,7 +9,7 @@ from django.core import mail
 from notifications import rendering, services
 from notifications.models import Notification
 from notifications.rendering import SMS_MAX, SMS_OPT_OUT
-from tests.factories import PatientFactory, SessionFactory
+from tests.factories import PatientFactory, SessionFactory, SlotOfferFactory
 from tests.notifications.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +40,24 @@ def rows_for_every_purpose(first_name: str, zone: str) -> list[Notification]:
         location__time_zone=location_zone,
         start=at(date(2027, 3, 28), 9, 45, tz=location_zone),  # the night London changes to summer time
     )
+    # A slot offer's session is the cancelled one whose slot it offers (another patient's), and taking it
+    # moves the patient's later appointment: the longest offer there is.
+    freed = SessionFactory(
+        course=None,
+        location=session.location,
+        start=at(date(2027, 3, 16), 9, tz=location_zone),
+        status="cancelled",
+    )
+    SlotOfferFactory(freed_slot__session=freed, patient=patient, moves=session)
     made = []
     for purpose in Notification.Purpose.values:
+        about = freed if purpose == "slot_offer" else session if purpose in rendering.SESSION_PURPOSES else None
         for channel in Notification.Channel.values:
             made.append(
                 Notification.objects.create(
                     patient=patient,
-                    session=session if purpose in rendering.SESSION_PURPOSES else None,
-                    session_start=session.start if purpose in rendering.SESSION_PURPOSES else None,
+                    session=about,
+                    session_start=about.start if about else None,
                     purpose=purpose,
                     channel=channel,
                     offset_days=1 if purpose == "reminder" else 0,

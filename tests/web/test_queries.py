@@ -68,9 +68,10 @@ def test_the_day_view_runs_a_fixed_number_of_queries(desk, location, clinician, 
     desk.get(url)
     # 1 session, 2 user, 3 roles (groups), 4 locations, 5 protocol, 6 clinicians at the location,
     # 7 their working hours, 8 sessions with patient and clinician, 9 time off, 10-12 the free-slot
-    # search (working hours, time off, active sessions), 13 audit rows (one INSERT), 14 the calendar's
-    # version for live refresh, 15-17 the session's idle clock saved (a savepoint: the test is a transaction)
-    with django_assert_num_queries(17):
+    # search (working hours, time off, active sessions), 13 freed slots with their offer counts, 14 audit rows
+    # (one INSERT), 15 the calendar's version for live refresh, 16-18 the session's idle clock saved (a
+    # savepoint: the test is a transaction)
+    with django_assert_num_queries(18):
         response = desk.get(url)
     assert response.content.decode().count('class="appt ') == sessions
 
@@ -85,8 +86,9 @@ def test_the_patient_page_runs_a_fixed_number_of_queries(
     desk.get(url)
     # 1 session, 2 user, 3 roles (groups), 4 patient, 5 sessions with clinician and location,
     # 6 notifications, 7 the course with its protocol and treatment dates, 8 its prior authorisations with
-    # their treatments, 9 audit row, 10-12 the session's idle clock saved (savepoint, UPDATE, release)
-    with django_assert_num_queries(12):
+    # their treatments, 9 slot offers with their slots, 10 audit row, 11-13 the session's idle clock saved
+    # (savepoint, UPDATE, release)
+    with django_assert_num_queries(13):
         response = desk.get(url)
     assert response.content.decode().count("data-session=") == sessions
 

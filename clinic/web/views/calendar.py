@@ -22,6 +22,7 @@ from clinic.web.display import when_text
 from clinic.web.forms import CalendarBookForm, apply_domain_error, parse_day
 from clinic.web.labels import label
 from clinic.web.views.common import Action, back, chosen_location, remember_location, session_actions
+from cycles import selectors as cycle_selectors
 from patients import selectors as patient_selectors
 from scheduling import selectors as scheduling_selectors
 from scheduling import services
@@ -93,9 +94,12 @@ def _calendar(request, *, view: str):
             free=free,
             time_off=time_off,
         )
+    # The day's freed treatment slots and how their offers stand (counts only: no patient shown).
+    freed_slots = cycle_selectors.freed_slots_for_day(location=location, day=day) if view == "day" else []
     audit_record(request=request, action=Action.READ, resource="session", patients=[s.patient for s in sessions])
     step = timedelta(days=7 if view == "week" else 1)
     context = {
+        "freed_slots": freed_slots,
         "locations": locations,
         "location": location,
         "view": view,

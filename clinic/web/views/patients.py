@@ -15,6 +15,7 @@ from clinic.web import selectors as web_selectors
 from clinic.web.access import staff_required
 from clinic.web.forms import PatientForm, apply_domain_error
 from clinic.web.views.common import Action, session_actions
+from cycles import selectors as cycle_selectors
 from patients import selectors as patient_selectors
 from patients import services as patient_services
 from scheduling.models import Session
@@ -99,6 +100,7 @@ def patient_detail(request, pk):
     for n in notifications:
         n.zone = zones.get(n.session_id, patient.time_zone)
     course = web_selectors.course_for_page(patient=patient)
+    patient_offers = cycle_selectors.slot_offers_for_patient(patient=patient)
     audit_record(request=request, action=Action.READ, resource="patient", patients=[patient])
     return render(
         request,
@@ -106,6 +108,7 @@ def patient_detail(request, pk):
         {
             "patient": patient,
             "course": course,
+            "patient_offers": patient_offers,
             "panel": authorizations.panel_for(patient, request.user, course) if course else {"course": None},
             "upcoming": upcoming,
             "past": past,
