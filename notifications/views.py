@@ -196,9 +196,8 @@ def _taken(request, context: dict):
     return render(request, "notifications/link_offer_taken.html", context, status=409)
 
 
-def _audit(request, link: PatientLink, offer: SlotOffer, action: str) -> None:
-    # No staff user: the actor is the link.
-    audit_record(request=request, action=action, resource="slot_offer", obj=offer, detail=f"patient link {link.key}")
+def _audit_offer(request, link: PatientLink, offer: SlotOffer, action: str) -> None:
+    _audit(request, link, action, "slot_offer", offer.pk, "patient offer link")
 
 
 def offer_link(request, link: PatientLink):
@@ -211,7 +210,7 @@ def offer_link(request, link: PatientLink):
     if offer.status != SlotOffer.Status.OFFERED or offer.freed_slot.offer_until <= timezone.now():
         return _gone(request, "ended")
     if request.method != "POST":
-        _audit(request, link, offer, AuditLog.Action.READ)
+        _audit_offer(request, link, offer, AuditLog.Action.READ)
         return render(request, "notifications/link_offer.html", {**context, "form": OfferActionForm()})
     form = OfferActionForm(request.POST)
     if not form.is_valid():
@@ -238,5 +237,5 @@ def offer_link(request, link: PatientLink):
     except DomainError as exc:
         form.add_error(None, exc.detail)
         return render(request, "notifications/link_offer.html", {**context, "form": form}, status=exc.status_code)
-    _audit(request, link, offer, AuditLog.Action.UPDATE)
+    _audit_offer(request, link, offer, AuditLog.Action.UPDATE)
     return render(request, "notifications/link_offer_done.html", {**context, "action": action})
