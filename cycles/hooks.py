@@ -15,9 +15,12 @@ def _diary_recorded(sender, *, patient_id, **kwargs) -> None:
     transaction.on_commit(lambda: tasks.assess_patient.delay(patient_id))
 
 
-def _session_changed(sender, *, session, event, **kwargs) -> None:
+def _session_changed(sender, *, session, event, undoable: bool = False, **kwargs) -> None:
     if event == scheduling_events.SessionEvent.CANCELLED:
-        offers.slot_freed(session=session)
+        # A cancellation staff may still undo is offered only once the undo has lapsed (the sweep).
+        offers.slot_freed(session=session, hold=undoable)
+    elif event == scheduling_events.SessionEvent.RESTORED:
+        offers.slot_restored(session=session)
 
 
 def connect() -> None:

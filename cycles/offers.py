@@ -42,6 +42,7 @@ from patients.models import Patient
 from scheduling.models import Session, TimeOff
 from scheduling.selectors import availability
 from scheduling.services import lock_for_booking, session_book, session_cancel
+from scheduling.services.lifecycle import CANCEL_UNDO
 
 Status = SlotOffer.Status
 SlotStatus = FreedSlot.Status
@@ -79,9 +80,13 @@ def _offer_after_commit(freed_slot_id) -> None:
 # --- a slot is freed -----------------------------------------------------------------------
 
 
-def slot_freed(*, session: Session, now: datetime | None = None) -> FreedSlot | None:
+def slot_freed(*, session: Session, now: datetime | None = None, hold: bool = False) -> FreedSlot | None:
     """A session was cancelled (called inside the cancelling transaction): a treatment slot more than
-    `backfill_min_notice_hours` ahead becomes a FreedSlot, offered after commit. Two queries."""
+    `backfill_min_notice_hours` ahead becomes a FreedSlot, offered after commit. Two queries.
+
+    `hold`: the cancellation may still be undone (`scheduling.services.lifecycle.CANCEL_UNDO`): no patient
+    is offered a slot that may come back, so the periodic job offers it once the undo has lapsed.
+    """
     if not enabled() or session.kind != Session.Kind.TREATMENT:
         return None
     now = now or timezone.now()
@@ -92,9 +97,14 @@ def slot_freed(*, session: Session, now: datetime | None = None) -> FreedSlot | 
     freed, created = FreedSlot.objects.get_or_create(
         session=session, defaults={"offer_until": offer_until, "freed_at": now}
     )
-    if created:
+    if created and not hold:
         _offer_after_commit(freed.pk)
     return freed
+
+
+def slot_restored(*, session: Session) -> None:
+    """A cancellation was undone: its slot, held and so never offered, is not free any more."""
+    FreedSlot.objects.filter(session=session, status=SlotStatus.PENDING, offered_at__isnull=True).delete()
 
 
 # --- who is offered it ---------------------------------------------------------------------
@@ -417,7 +427,13 @@ def slot_offers_sweep(*, now: datetime | None = None) -> dict:
         )
         reopen.update(status=SlotStatus.PENDING)
         result["expired"] += needless.update(status=Status.EXPIRED, closed_at=now)
-    waiting = FreedSlot.objects.filter(status=SlotStatus.PENDING, offer_until__gt=now).order_by("pk")
+    # A slot never offered and freed less than the undo time ago waits: a held cancellation may still be
+    # taken back. (One reopened after its offers ended goes at once.)
+    waiting = (
+        FreedSlot.objects.filter(status=SlotStatus.PENDING, offer_until__gt=now)
+        .filter(Q(offered_at__isnull=False) | Q(freed_at__lte=now - CANCEL_UNDO))
+        .order_by("pk")
+    )
     last = None
     while True:
         ids = list((waiting if last is None else waiting.filter(pk__gt=last)).values_list("pk", flat=True)[:CHUNK])

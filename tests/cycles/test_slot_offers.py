@@ -17,7 +17,7 @@ from cycles.models import Course, FreedSlot, Protocol, SlotOffer
 from notifications.channels import sms
 from notifications.models import Notification
 from scheduling.models import Session
-from scheduling.services import session_book, session_cancel
+from scheduling.services import session_book, session_cancel, session_cancel_undo
 from tests.factories import CourseFactory, SessionFactory, TimeOffFactory, UserFactory
 from tests.offers import NOW, SLOT_DAY, booked, cancel, clinic, due_patient, ny, slot
 
@@ -302,7 +302,7 @@ def test_declining_ends_the_offer_and_passes_its_place_to_the_next_in_line(manha
 # --- jobs run twice ----------------------------------------------------------------------------
 
 
-def test_a_second_run_of_every_job_makes_no_second_offer_or_message(manhattan, capture):
+def test_a_second_run_of_every_job_makes_no_second_offer_or_message(manhattan, capture, _pinned):
     location, (adams, baker) = manhattan
     for name, last in (("Olivia", date(2026, 11, 16)), ("Bea", date(2026, 12, 7)), ("Cal", date(2026, 12, 10))):
         due_patient(location, baker, last=last, given_name=name)
@@ -314,6 +314,10 @@ def test_a_second_run_of_every_job_makes_no_second_offer_or_message(manhattan, c
     session_cancel(session=session, reason="Unwell", by=None)
     freed = FreedSlot.objects.get(session=session)
     assert freed.status == "pending" and not SlotOffer.objects.exists()
+    # The job leaves a slot freed under a minute ago (a staff cancellation may still be undone).
+    with capture(execute=True):
+        assert offers.slot_offers_sweep()["offers_made"] == 0
+    _pinned.shift(timedelta(minutes=2))
 
     def state():
         return (
@@ -386,3 +390,31 @@ def test_a_patient_booked_meanwhile_has_their_other_offers_ended_and_passed_on(m
     assert result == {"expired": 1, "taken": 0, "slots_closed": 0, "offers_made": 1}
     assert [(o.patient.given_name, o.status) for o in offered(eleven)] == [("Olivia", "expired"), ("Bea", "offered")]
     assert offers.slot_offers_sweep() == {"expired": 0, "taken": 0, "slots_closed": 0, "offers_made": 0}
+
+
+def test_a_cancellation_staff_may_undo_is_offered_only_once_the_undo_has_lapsed(manhattan, capture, _pinned):
+    location, (adams, baker) = manhattan
+    due_patient(location, baker, last=date(2026, 11, 16), given_name="Olivia")
+    session = slot(adams, location)
+    with capture(execute=True):
+        session_cancel(session=session, reason="Unwell", by=None, undoable=True)
+    assert not SlotOffer.objects.exists()  # nobody is told of a slot that may come back
+    with capture(execute=True):
+        assert offers.slot_offers_sweep()["offers_made"] == 0
+    _pinned.shift(timedelta(minutes=2))
+    with capture(execute=True):
+        assert offers.slot_offers_sweep()["offers_made"] == 1
+    assert names(offered(session)) == ["Olivia"]
+
+
+def test_an_undone_cancellation_frees_no_slot(manhattan, capture):
+    location, (adams, baker) = manhattan
+    due_patient(location, baker, last=date(2026, 11, 16), given_name="Olivia")
+    session = slot(adams, location)
+    with capture(execute=True):
+        session_cancel(session=session, reason="Unwell", by=None, undoable=True)
+        session_cancel_undo(session=session, by=None)
+    assert not FreedSlot.objects.filter(session=session).exists()
+    with capture(execute=True):
+        assert offers.slot_offers_sweep()["offers_made"] == 0
+    assert not SlotOffer.objects.exists()
