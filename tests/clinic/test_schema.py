@@ -23,7 +23,7 @@ def test_the_schema_validates_as_openapi_3(schema):
     validate(schema)
 
 
-# The paths, methods and fields the schema must name are the contract tests' (tests/test_contract.py).
+# The paths, methods and fields the schema must name are the contract tests' (tests/contract/).
 
 
 def test_lists_are_described_paginated_and_creates_as_201(schema):
