@@ -9,6 +9,7 @@ batch and asks the same rules about each slot it considers.
 """
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from clinic.roles import is_clinician
 from clinic.timezones import local_date
@@ -79,20 +80,59 @@ class CoursePolicy(policy.BookingPolicy):
         protocol = course.protocol if course is not None else Protocol.default()
         return timedelta(minutes=protocol.session_minutes)
 
-    def check(self, *, session: Session, override_reason: str, by, exclude=None) -> None:
+    def begin(self, *, patient_id, kind: str) -> policy.BookingContext | None:
+        """One query for a patient on a course: the active course with its protocol and its review marker,
+        the patient's row joined and locked (FOR UPDATE OF the patient: the booking's one lock)."""
+        course = (
+            Course.objects.select_for_update(of=("patient",))
+            .select_related("patient", "protocol")
+            .annotate(review_required=selectors.course_has_open_no_benefit_flag())
+            .filter(patient_id=patient_id, status=Course.Status.ACTIVE)
+            .first()
+        )
+        if course is not None:
+            length = timedelta(minutes=course.protocol.session_minutes)
+            return policy.BookingContext(patient=course.patient, length=length, state=course)
+        context = super().begin(patient_id=patient_id, kind=kind)
+        if context is not None:
+            context.length = timedelta(minutes=Protocol.default().session_minutes)
+        return context
+
+    def check(
+        self, *, session: Session, override_reason: str, by, exclude=None, context=None, patient_sessions=None
+    ) -> None:
+        course = context.state if context is not None else None
+        session.review_required = bool(getattr(course, "review_required", False))
         if session.kind != Session.Kind.TREATMENT:
             if session.course_id is None:
-                session.course = selectors.active_course(patient=session.patient)
+                session.course = course if context is not None else selectors.active_course(patient=session.patient)
             return
         if session.course_id is None:
-            session.course = course_for_treatment(session.patient)
-        facts = treatment_facts([session.course])[session.course_id]
+            session.course = course or course_for_treatment(session.patient)
+        treated = _known_treatments(session.patient_id, patient_sessions)
+        facts = treatment_facts([session.course], treated=treated)[session.course_id]
         proposal = proposal_for(session, exclude=exclude)
         if not override_reason:
             violation = rules.treatment_violation(facts, proposal)
             if violation is not None:
                 raise for_the_reader(violation, by)
         session.late = rules.is_late(facts, proposal)
+
+
+def _known_treatments(patient_id, patient_sessions) -> dict | None:
+    """The patient's treatments as the course rules read them, from the sessions the booking has read
+    already (`scheduling.selectors.booking_calendar`); None (query them) when it has not."""
+    if patient_sessions is None:
+        return None
+    return {
+        patient_id: [
+            rules.KnownTreatment(
+                local_date(s.start, ZoneInfo(s.time_zone)), s.start, s.id, s.course_id, s.status == "completed"
+            )
+            for s in patient_sessions
+            if s.kind == Session.Kind.TREATMENT
+        ]
+    }
 
 
 # What front desk may read of a refusal (API.md, DESIGN.md §6): no diary or preventive figures.

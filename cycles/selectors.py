@@ -152,6 +152,13 @@ def sessions_for_export(*, patient: Patient) -> QuerySet[Session]:
     )
 
 
+def course_has_open_no_benefit_flag() -> Exists:
+    """Annotation of a course: it waits for a clinician's review of a no-benefit flag."""
+    return Exists(
+        ReviewFlag.objects.filter(course=OuterRef("pk"), kind=ReviewFlag.Kind.NO_BENEFIT, status=ReviewFlag.Status.OPEN)
+    )
+
+
 def open_no_benefit_flag() -> Exists:
     """Annotation: the session's course waits for a clinician's review of a no-benefit flag."""
     return Exists(

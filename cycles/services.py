@@ -22,7 +22,7 @@ def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
         )
     for key, value in fields.items():
         setattr(locked, key, value)
-    _check_protocol(locked)
+    check_protocol(locked)
     locked.save()
     if make_default:
         return _make_default(locked)
@@ -32,14 +32,20 @@ def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
 @transaction.atomic
 def protocol_create(**fields) -> Protocol:
     protocol = Protocol(**{**fields, "is_default": False})
-    _check_protocol(protocol)
+    check_protocol(protocol)
     protocol.save()
     if fields.get("is_default"):
         return _make_default(protocol)
     return protocol
 
 
-def _check_protocol(protocol: Protocol) -> None:
+def check_protocol(protocol: Protocol) -> None:
+    """The rules of one profile against itself and the others (the API and the admin both ask here)."""
+    if Protocol.objects.filter(name__iexact=protocol.name.strip()).exclude(pk=protocol.pk).exists():
+        raise ValidationFailed(
+            f"A protocol profile named “{protocol.name.strip()}” already exists.",
+            fields={"name": ["Another profile has this name."]},
+        )
     if protocol.max_units < protocol.standard_units:
         raise ValidationFailed("max_units is below standard_units.", fields={"max_units": ["Below standard_units."]})
     if protocol.min_interval_days > protocol.interval_days:

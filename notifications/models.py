@@ -1,5 +1,6 @@
 import uuid
 from datetime import time
+from time import monotonic
 
 from django.db import models
 from django.db.models import Q
@@ -80,6 +81,10 @@ class Notification(models.Model):
         return message_id_for(self.id)
 
 
+POLICY_CACHE_SECONDS = 30
+_policy_cache: dict = {}
+
+
 class ReminderPolicy(models.Model):
     """What the queueing job creates and when the delivery task may send. One row is used."""
 
@@ -100,12 +105,27 @@ class ReminderPolicy(models.Model):
     def __str__(self) -> str:
         return f"email {self.email_days_before} days, SMS {self.sms_days_before} days before"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        _policy_cache.clear()  # not business logic: a cache of this very row
+
     @classmethod
     def current(cls) -> "ReminderPolicy":
+        """The clinic's policy. Every booking and every delivery reads it and it changes once in a blue moon
+        (the admin), so a process keeps it for POLICY_CACHE_SECONDS: another process sees a change within
+        that time; this one at once (`save` forgets it)."""
+        cached = _policy_cache.get("policy")
+        if cached is not None and monotonic() - cached[1] < POLICY_CACHE_SECONDS:
+            return cached[0]
         policy = cls.objects.order_by("pk").first()
         if policy is None:
             policy = cls.objects.create(**cls.DEFAULTS)
+        _policy_cache["policy"] = (policy, monotonic())
         return policy
+
+    @classmethod
+    def forget(cls) -> None:
+        _policy_cache.clear()
 
     def offsets(self) -> list[tuple[str, int]]:
         return [(Notification.Channel.EMAIL, int(d)) for d in self.email_days_before] + [

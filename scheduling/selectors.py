@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
 from django.utils import timezone
 
 from clinic.timezones import day_bounds
 from scheduling import policy, slots
 from scheduling.calendar import Calendar
-from scheduling.models import Location, Session, TimeOff, WorkingHours
+from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
 MAX_SLOT_RANGE_DAYS = 31
 
@@ -123,18 +123,94 @@ def patients_busy(*, patient_ids, start: datetime, end: datetime, exclude=None) 
     return busy
 
 
-def booking_calendar(*, clinician, location: Location, patient, start: datetime, end: datetime, exclude=None):
-    """The Calendar one booking is checked against: the clinician's hours at the location on the session's
-    local days, their sessions and time off, and the patient's sessions, around [start, end). Four queries.
-    `exclude`: the session being moved."""
-    first, last = start.astimezone(location.zone).date(), end.astimezone(location.zone).date()
-    free = availability(location_ids=[location.id], start=start, end=end, clinician=clinician, exclude=exclude)
-    return free.calendar(
-        location=location,
-        start_date=first,
-        end_date=last,
-        patient_busy=patients_busy(patient_ids=[patient.pk], start=start, end=end, exclude=exclude),
+@dataclass(frozen=True)
+class PatientSession:
+    """One of the patient's active sessions, as a booking's checks read it."""
+
+    id: object
+    start: datetime
+    end: datetime
+    kind: str
+    status: str
+    course_id: object
+    time_zone: str
+
+
+@dataclass
+class BookingCalendar:
+    calendar: Calendar
+    clinician: Clinician | None
+    location: Location | None
+    patient_sessions: list[PatientSession]
+
+
+def booking_calendar(
+    *, clinician_id, location_id, patient_id, start: datetime, end: datetime, exclude=None
+) -> BookingCalendar:
+    """What one booking is checked against, in three queries: 1 the clinician's working hours at the
+    location (the clinician and the location joined, so the booking needs no lookup of its own), 2 the
+    clinician's time off and active sessions around [start, end) (one UNION), 3 the patient's active
+    sessions that overlap it or are treatments (the course rules read those: interval, authorisation).
+    `exclude`: the session being moved. Clinician or location None: no such row (or no hours there and
+    none found on their own, the error path's two extra queries)."""
+    hours_rows = list(
+        WorkingHours.objects.filter(clinician_id=clinician_id, location_id=location_id).select_related(
+            "clinician", "location"
+        )
     )
+    if hours_rows:
+        clinician, location = hours_rows[0].clinician, hours_rows[0].location
+    else:
+        clinician = Clinician.objects.filter(pk=clinician_id).first()
+        location = Location.objects.filter(pk=location_id).first()
+    sessions = _patient_sessions(patient_id=patient_id, start=start, end=end, exclude=exclude)
+    if clinician is None or location is None:
+        return BookingCalendar(Calendar(hours={}, busy={}), clinician, location, sessions)
+    rules = [slots.HoursRule(clinician.pk, h.weekday, h.start_time, h.end_time) for h in hours_rows if clinician.active]
+    first, last = start.astimezone(location.zone).date(), end.astimezone(location.zone).date()
+    hours = slots.expand_hours(rules=rules, start_date=first, end_date=last, tz=location.zone)
+    time_off = (
+        TimeOff.objects.filter(clinician_id=clinician.pk, start__lt=end, end__gt=start)
+        .annotate(source=Value("off", output_field=CharField()))
+        .order_by()
+        .values_list("source", "start", "end")
+    )
+    busy = (
+        Session.objects.filter(
+            clinician_id=clinician.pk,
+            status__in=Session.ACTIVE_STATUSES,
+            start__lt=end,
+            end__gt=start,
+            start__gt=start - Session.MAX_LENGTH,
+        )
+        .exclude(pk=getattr(exclude, "pk", None))
+        .annotate(source=Value("busy", output_field=CharField()))
+        .order_by()
+        .values_list("source", "start", "end")
+    )
+    off_rows, busy_rows = [], []
+    for source, busy_start, busy_end in time_off.union(busy, all=True):
+        (off_rows if source == "off" else busy_rows).append((busy_start, busy_end))
+    patient_busy = [(p.start, p.end) for p in sessions if p.start < end and start < p.end]
+    calendar = Calendar(
+        hours=hours,
+        busy={clinician.pk: busy_rows},
+        time_off={clinician.pk: off_rows},
+        patient_busy={patient_id: patient_busy},
+    )
+    return BookingCalendar(calendar, clinician, location, sessions)
+
+
+def _patient_sessions(*, patient_id, start: datetime, end: datetime, exclude=None) -> list[PatientSession]:
+    overlapping = Q(start__lt=end, end__gt=start, start__gt=start - Session.MAX_LENGTH)
+    rows = (
+        Session.objects.filter(overlapping | Q(kind=Session.Kind.TREATMENT), patient_id=patient_id)
+        .filter(status__in=Session.ACTIVE_STATUSES)
+        .exclude(pk=getattr(exclude, "pk", None))
+        .order_by("start", "id")
+        .values_list("id", "start", "end", "kind", "status", "course_id", "location__time_zone")
+    )
+    return [PatientSession(*row) for row in rows]
 
 
 def free_slots_for(*, location: Location, **options) -> list[slots.Slot]:

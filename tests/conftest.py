@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from clinic.celery import app as celery_app
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK
+from notifications.models import ReminderPolicy
 from tests.factories import UserFactory
 
 
@@ -41,6 +42,14 @@ def allow_audit_truncate() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE clinic_auditlog DISABLE TRIGGER clinic_auditlog_no_truncate")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy():
+    # Each process keeps the reminder policy row a while (notifications.models); each test has its own.
+    ReminderPolicy.forget()
+    yield
+    ReminderPolicy.forget()
 
 
 @pytest.fixture(autouse=True)

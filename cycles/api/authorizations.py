@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from clinic.api.schema import AUTH_ERRORS, NOT_FOUND, VALIDATION_ERROR
 from clinic.audit import audit_record
+from clinic.errors import ValidationFailed
 from clinic.models import AuditLog
 from clinic.roles import IsClinician, IsStaff
 from cycles import authorizations, packets
@@ -76,17 +77,7 @@ class AuthorizationList(GenericAPIView):
 
     @extend_schema(
         operation_id="authorizations_list",
-        parameters=[
-            OpenApiParameter("status", str, enum=Authorization.Status.values),
-            OpenApiParameter(
-                "expiring_within_days",
-                int,
-                description="approved, still valid, and ending within this many days or with one treatment left "
-                "(soonest to renew first)",
-            ),
-            OpenApiParameter("course", OpenApiTypes.UUID),
-            OpenApiParameter("patient", OpenApiTypes.UUID),
-        ],
+        parameters=[AuthorizationQuerySerializer],
         responses=AuthorizationSerializer(many=True),
     )
     def get(self, request):
@@ -192,6 +183,8 @@ class _PacketView(GenericAPIView):
         raise NotImplementedError
 
     def get(self, request, pk):
+        if request.query_params.get("format") not in (None, "json", "pdf"):
+            raise ValidationFailed("format is json or pdf.", fields={"format": ["json or pdf."]})
         course = _course(pk)
         packet = packets.reauthorization_packet(course=course)
         as_pdf = isinstance(request.accepted_renderer, PDFRenderer)
@@ -233,6 +226,7 @@ class CourseReauthorization(_PacketView):
         responses={
             (200, "application/json"): ReauthorizationSerializer,
             (200, "application/pdf"): PDF,
+            **VALIDATION_ERROR,
             **AUTH_ERRORS,
             **NOT_FOUND,
         },
@@ -258,6 +252,7 @@ class CourseLetter(_PacketView):
         responses={
             (200, "application/json"): LetterSerializer,
             (200, "application/pdf"): PDF,
+            **VALIDATION_ERROR,
             **AUTH_ERRORS,
             **NOT_FOUND,
         },

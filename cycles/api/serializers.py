@@ -7,11 +7,11 @@ from rest_framework import serializers
 from clinic.api.fields import AwareDateTimeField, DateField
 from cycles.models import AdverseEvent, Authorization, Course, Protocol, TreatmentRecord
 from patients import response
-from patients.models import Patient
-from scheduling.models import Clinician, Location, Session
+from scheduling.models import Clinician, Session
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(max_length=100, help_text="unique among the profiles, e.g. the payer's name")
     is_default = serializers.BooleanField(required=False, help_text="true moves the default profile here")
     interval_days = serializers.IntegerField(min_value=1, max_value=365, required=False)
     min_interval_days = serializers.IntegerField(min_value=0, max_value=365, required=False)
@@ -109,13 +109,20 @@ class CourseSerializer(serializers.ModelSerializer):
 
 # ICD-10-CM: a letter, a digit, a digit or letter, then after the dot up to four more (G43.709).
 ICD10CM = r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"
+# What the field takes before it is trimmed and upper-cased (declared in the schema as it is checked).
+ICD10CM_INPUT = r"^\s*[A-Za-z][0-9][0-9A-Za-z](\.[0-9A-Za-z]{1,4})?\s*$"
 
 
 class CourseUpdateSerializer(serializers.Serializer):
     protocol = serializers.PrimaryKeyRelatedField(queryset=Protocol.objects.all(), required=False)
     status = serializers.ChoiceField(choices=[Course.Status.ACTIVE, Course.Status.PAUSED], required=False)
-    diagnosis_code = serializers.CharField(
-        max_length=8, required=False, help_text="ICD-10-CM, e.g. G43.709 (chronic migraine without aura)"
+    diagnosis_code = serializers.RegexField(
+        ICD10CM_INPUT,
+        max_length=8,
+        required=False,
+        trim_whitespace=False,
+        error_messages={"invalid": "An ICD-10-CM code such as G43.709."},
+        help_text="ICD-10-CM, e.g. G43.709 (chronic migraine without aura)",
     )
     referring_clinician = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
@@ -195,7 +202,13 @@ class AuthorizationInputSerializer(serializers.Serializer):
 
 class AuthorizationQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Authorization.Status.choices, required=False)
-    expiring_within_days = serializers.IntegerField(min_value=0, max_value=366, required=False)
+    expiring_within_days = serializers.IntegerField(
+        min_value=0,
+        max_value=366,
+        required=False,
+        help_text="approved, still valid, and ending within this many days or with one treatment left "
+        "(soonest to renew first)",
+    )
     course = serializers.UUIDField(required=False)
     patient = serializers.UUIDField(required=False)
 
@@ -258,9 +271,11 @@ class AdverseEventInputSerializer(serializers.Serializer):
 
 
 class SessionCreateSerializer(serializers.Serializer):
-    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
-    clinician = serializers.PrimaryKeyRelatedField(queryset=Clinician.objects.all())
-    location = serializers.PrimaryKeyRelatedField(queryset=Location.objects.all())
+    # Ids, not rows: the booking reads the rows in the queries it makes anyway (an unknown one is a 400
+    # naming the field, as here), so the hot path makes no lookup of its own.
+    patient = serializers.UUIDField()
+    clinician = serializers.UUIDField()
+    location = serializers.UUIDField()
     start = AwareDateTimeField()
     end = AwareDateTimeField(required=False)
     kind = serializers.ChoiceField(choices=Session.Kind.choices, default=Session.Kind.TREATMENT)

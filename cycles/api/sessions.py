@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from clinic.api.fields import DATE_SCHEMA, UUID_SCHEMA, DateField
 from clinic.api.schema import CONFLICT, RULE_VIOLATION
 from clinic.audit import audit_record
-from clinic.errors import PermissionDenied
+from clinic.errors import PermissionDenied, ValidationFailed
 from clinic.models import AuditLog
 from clinic.roles import IsClinician, IsStaff, is_clinician
 from cycles import selectors, treatments
@@ -29,10 +29,27 @@ from cycles.api.serializers import (
     TreatmentDetailSerializer,
 )
 from cycles.models import AdverseEvent, TreatmentRecord
+from patients.models import Patient
 from scheduling import services
-from scheduling.models import Location, Session
+from scheduling.models import Clinician, Location, Session
 
 Action = AuditLog.Action
+
+
+def _created(request, session: Session) -> Response:
+    """A new booking as the caller may read it, from the rows the booking read (no query): a new session has
+    no treatment nor adverse event yet; the policy set its review marker (`CoursePolicy.check`)."""
+    if is_clinician(request.user):
+        session._prefetched_objects_cache = {"adverse_events": AdverseEvent.objects.none()}
+        return Response(ClinicalSessionSerializer(session).data, status=status.HTTP_201_CREATED)
+    return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+def _row(model, pk, field: str):
+    row = model.objects.filter(pk=pk).first()
+    if row is None:
+        raise ValidationFailed(f"No such {field}.", fields={field: [f"No {field} has this id."]})
+    return row
 
 
 def _out(request, session: Session, status_code=status.HTTP_200_OK) -> Response:
@@ -79,9 +96,9 @@ class SessionList(GenericAPIView):
             if not is_clinician(request.user):
                 raise PermissionDenied("Only a clinician may record a past treatment.")
             session = treatments.treatment_record_past(
-                patient=v["patient"],
-                clinician=v["clinician"],
-                location=v["location"],
+                patient=_row(Patient, v["patient"], "patient"),
+                clinician=_row(Clinician, v["clinician"], "clinician"),
+                location=_row(Location, v["location"], "location"),
                 start=v["start"],
                 end=v.get("end"),
                 treatment=v["treatment"],
@@ -109,7 +126,7 @@ class SessionList(GenericAPIView):
             audit_record(
                 request=request, action=Action.OVERRIDE, resource="session", obj=session, detail=session.override_reason
             )
-        return _out(request, session, status.HTTP_201_CREATED)
+        return _created(request, session)
 
 
 class _SessionFilter(serializers.Serializer):

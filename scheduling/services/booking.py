@@ -65,18 +65,29 @@ def check_free(
     end: datetime,
     exclude: Session | None = None,
     working_hours: bool = True,
-) -> None:
-    """409 unless the clinician works then, is not on leave, and neither they nor the patient is busy.
+) -> selectors.BookingCalendar:
+    """409 unless the clinician works then, is not on leave, and neither they nor the patient is busy;
+    returns what was read (`selectors.booking_calendar`), for the policy's check.
 
     `working_hours=False` for a treatment recorded after the fact: it happened, wherever the hours were.
     """
+    read = selectors.booking_calendar(
+        clinician_id=clinician.pk, location_id=location.pk, patient_id=patient.pk, start=start, end=end, exclude=exclude
+    )
+    _refuse_problems(read, start, end, patient_id=patient.pk, working_hours=working_hours)
+    return read
+
+
+def _refuse_problems(read, start: datetime, end: datetime, *, patient_id, working_hours: bool = True) -> None:
+    clinician, location = read.clinician, read.location
+    if clinician is None:
+        raise ValidationFailed("No such clinician.", fields={"clinician": ["No clinician has this id."]})
+    if location is None:
+        raise ValidationFailed("No such location.", fields={"location": ["No location has this id."]})
     label = _label(start, location)
     if working_hours and not clinician.active:
         raise Conflict(f"{clinician} is not taking bookings.", code="slot_unavailable")
-    calendar = selectors.booking_calendar(
-        clinician=clinician, location=location, patient=patient, start=start, end=end, exclude=exclude
-    )
-    problem = calendar.problem(start, end, clinician_id=clinician.pk, patient_id=patient.pk, hours=working_hours)
+    problem = read.calendar.problem(start, end, clinician_id=clinician.pk, patient_id=patient_id, hours=working_hours)
     messages = {
         Problem.OUTSIDE_HOURS: (
             f"{clinician} does not work at {location} at {label} for the whole session.",
@@ -101,27 +112,30 @@ def _check_length(start: datetime, end: datetime) -> None:
         )
 
 
+def _overlap_conflict(exc: IntegrityError) -> Exception:
+    message = str(exc)
+    if "session_patient_no_overlap" in message:
+        return Conflict("The patient already has a session at that time.", code="patient_busy")
+    if "session_clinician_no_overlap" in message:
+        return Conflict("The clinician already has a session at that time.", code="slot_unavailable")
+    return exc
+
+
 def session_save(session: Session) -> Session:
     """Insert or update under a savepoint; the PostgreSQL exclusion constraints answer 409."""
     try:
         with transaction.atomic():
             session.save()
     except IntegrityError as exc:
-        message = str(exc)
-        if "session_patient_no_overlap" in message:
-            raise Conflict("The patient already has a session at that time.", code="patient_busy") from None
-        if "session_clinician_no_overlap" in message:
-            raise Conflict("The clinician already has a session at that time.", code="slot_unavailable") from None
-        raise
+        raise _overlap_conflict(exc) from None
     return session
 
 
-@transaction.atomic
 def session_book(
     *,
-    patient: Patient,
-    clinician: Clinician,
-    location: Location,
+    patient,
+    clinician,
+    location,
     start: datetime,
     kind: str,
     booked_by,
@@ -130,25 +144,59 @@ def session_book(
     auto_booked: bool = False,
     course=None,
 ) -> Session:
-    """Book a session after every check of API.md's POST /sessions/.
+    """Book a session after every check of API.md's POST /sessions/. `patient`, `clinician` and
+    `location` are rows or their ids (the API passes ids: the booking reads the rows it locks and
+    joins anyway, unknown ones are a 400 naming the field).
 
     `booked_by` None is the system; an override needs a clinician. The registered
     booking policy (cycles/) gives the default length, applies the course rules and
     attaches the course (a treatment for a patient without an active course opens one).
+
+    Queries, whatever the clinic's size: 1 the patient locked with what the policy needs
+    (`policy.begin`), 2 the clinician's hours at the location (clinician and location joined),
+    3 the clinician's time off and sessions, 4 the patient's sessions, 5 the insert, then the
+    outbox rows (notifications/). Only the patient is locked: on PostgreSQL the exclusion
+    constraints keep the clinician's time, on SQLite BEGIN IMMEDIATE serialises every booking.
     """
     override_reason = check_override(override_reason, booked_by)
     start = check_start(start)
     if kind not in Session.Kind.values:
         raise ValidationFailed("Unknown kind.", fields={"kind": [f"One of {', '.join(Session.Kind.values)}."]})
-    end = end or start + policy.current().session_length(patient=patient, kind=kind)
+    try:
+        with transaction.atomic():
+            session = _book(
+                patient_id=getattr(patient, "pk", patient),
+                clinician_id=getattr(clinician, "pk", clinician),
+                location_id=getattr(location, "pk", location),
+                start=start,
+                end=end,
+                kind=kind,
+                booked_by=booked_by,
+                override_reason=override_reason,
+                auto_booked=auto_booked,
+                course=course,
+            )
+    except IntegrityError as exc:
+        # The exclusion constraints are the last word on overlaps (a booking that slipped past the checks).
+        raise _overlap_conflict(exc) from None
+    return session
+
+
+def _book(*, patient_id, clinician_id, location_id, start, end, kind, booked_by, override_reason, auto_booked, course):
+    context = policy.current().begin(patient_id=patient_id, kind=kind)
+    if context is None:
+        raise ValidationFailed("No such patient.", fields={"patient": ["No patient has this id."]})
+    end = end or start + context.length
     _check_length(start, end)
-    lock_for_booking(patient, clinician)
-    check_free(clinician=clinician, location=location, patient=patient, start=start, end=end)
+    read = selectors.booking_calendar(
+        clinician_id=clinician_id, location_id=location_id, patient_id=patient_id, start=start, end=end
+    )
+    _refuse_problems(read, start, end, patient_id=patient_id)
     session = Session(
-        patient=patient,
+        patient=context.patient,
         course=course,
-        clinician=clinician,
-        location=location,
+        clinician=read.clinician,
+        location=read.location,
         kind=kind,
         start=start,
         end=end,
@@ -156,8 +204,14 @@ def session_book(
         override_reason=override_reason,
         booked_by=booked_by,
     )
-    policy.current().check(session=session, override_reason=override_reason, by=booked_by)
-    session_save(session)
+    policy.current().check(
+        session=session,
+        override_reason=override_reason,
+        by=booked_by,
+        context=context,
+        patient_sessions=read.patient_sessions,
+    )
+    session.save(force_insert=True)
     events.session_event(session=session, event=events.SessionEvent.BOOKED, by=booked_by)
     return session
 
@@ -179,12 +233,16 @@ def session_reschedule(
     current = locked(session)
     require(current, "reschedule", f"A {current.status} session cannot be rescheduled.")
     end = start + current.duration
-    check_free(
+    read = check_free(
         clinician=clinician, location=current.location, patient=current.patient, start=start, end=end, exclude=current
     )
     current.start, current.end, current.clinician = start, end, clinician
     policy.current().check(
-        session=current, override_reason=override_reason or current.override_reason, by=by, exclude=current
+        session=current,
+        override_reason=override_reason or current.override_reason,
+        by=by,
+        exclude=current,
+        patient_sessions=read.patient_sessions,
     )
     if override_reason:
         current.override_reason = override_reason

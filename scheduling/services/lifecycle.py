@@ -87,7 +87,7 @@ def session_cancel_undo(*, session: Session, by) -> Session:
     deadline = undo_deadline(current)
     if deadline is None or timezone.now() > deadline:
         raise Conflict("Too late to undo: book the session again instead.", code="invalid_transition")
-    check_free(
+    read = check_free(
         clinician=current.clinician,
         location=current.location,
         patient=current.patient,
@@ -97,7 +97,13 @@ def session_cancel_undo(*, session: Session, by) -> Session:
         working_hours=False,
     )
     # The course rules too: another treatment may have been booked in the meantime.
-    policy.current().check(session=current, override_reason=current.override_reason, by=by, exclude=current)
+    policy.current().check(
+        session=current,
+        override_reason=current.override_reason,
+        by=by,
+        exclude=current,
+        patient_sessions=read.patient_sessions,
+    )
     if current.checked_in_at:
         current.status = Status.CHECKED_IN
     elif current.confirmed_at:

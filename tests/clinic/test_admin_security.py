@@ -1,5 +1,6 @@
 """The Django admin is for clinic set-up: no escalation, no clinical records, patient pages read-only and audited."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from clinic.models import AuditLog
 from clinic.roles import CLINIC_ADMIN, CLINICIAN, FRONT_DESK, ensure_groups, roles_of
-from cycles.models import AdverseEvent, ReviewFlag, TreatmentRecord
+from cycles.models import AdverseEvent, Protocol, ReviewFlag, TreatmentRecord
 from notifications.models import PatientLink
 from patients.models import Patient
 from scheduling.models import Location, Session
@@ -243,3 +244,34 @@ def test_the_session_list_audit_names_no_patient_twice_and_misses_none(superuser
     _admin_client(superuser).get("/admin/scheduling/session/")
     assert list(AuditLog.objects.values_list("patient_id", flat=True)) == [patient.id]
     assert Patient.objects.count() == 1
+
+
+def _protocol_form(protocol, **overrides) -> dict:
+    from django.forms.models import model_to_dict
+
+    data = {k: v for k, v in model_to_dict(protocol).items() if k not in ("id", "is_default")}
+    data["urgent_adverse_events"] = json.dumps(data["urgent_adverse_events"])
+    if protocol.is_default:
+        data["is_default"] = "on"
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not False}
+
+
+def test_the_protocol_admin_keeps_the_apis_rules_and_moves_the_default(clinic_admin):
+    client = _admin_client(clinic_admin)
+    default = Protocol.default()
+    # The same refusals as PATCH /protocols/{id}/: a duplicate name, max below standard, no default left.
+    page = client.post("/admin/cycles/protocol/add/", _protocol_form(default, name=default.name.lower()))
+    assert page.status_code == 200 and "Another profile has this name." in page.content.decode()
+    page = client.post(f"/admin/cycles/protocol/{default.pk}/change/", _protocol_form(default, max_units=100))
+    assert page.status_code == 200 and "Below standard_units." in page.content.decode()
+    unticked = _protocol_form(default)
+    unticked.pop("is_default")
+    page = client.post(f"/admin/cycles/protocol/{default.pk}/change/", unticked)
+    assert page.status_code == 200 and "always the default" in page.content.decode()
+    # Ticking "is default" on a new profile moves the mark: still exactly one default.
+    added = client.post("/admin/cycles/protocol/add/", _protocol_form(default, name="US payer", is_default="on"))
+    assert added.status_code == 302
+    assert Protocol.objects.get(is_default=True).name == "US payer"
+    assert Protocol.objects.count() == 2
+    assert client.post(f"/admin/cycles/protocol/{default.pk}/delete/", {"post": "yes"}).status_code == 403

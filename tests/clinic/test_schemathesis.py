@@ -28,16 +28,18 @@ from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
-from cycles.models import ReviewFlag
+from cycles.models import Protocol, ReviewFlag
 from scheduling.models import Session
 from tests.conftest import FIXTURE_TOKEN_ISSUED
 from tests.factories import (
+    AuthorizationFactory,
     ClinicianFactory,
     CourseFactory,
     LocationFactory,
     PatientFactory,
     ReviewFlagFactory,
     SessionFactory,
+    SlotOfferFactory,
     TimeOffFactory,
     UserFactory,
     WorkingHoursFactory,
@@ -57,6 +59,10 @@ IDS = {
     "patient": uuid.UUID("5c4e0000-0000-4000-8000-000000000005"),
     "session": uuid.UUID("5c4e0000-0000-4000-8000-000000000006"),
     "flag": uuid.UUID("5c4e0000-0000-4000-8000-000000000007"),
+    "protocol": uuid.UUID("5c4e0000-0000-4000-8000-000000000008"),
+    "course": uuid.UUID("5c4e0000-0000-4000-8000-000000000009"),
+    "authorization": uuid.UUID("5c4e0000-0000-4000-8000-00000000000a"),
+    "offer": uuid.UUID("5c4e0000-0000-4000-8000-00000000000b"),
 }
 TOKEN = "5c4e" * 10  # the superuser's API token in the test database
 ID_OWNERS = (
@@ -65,6 +71,10 @@ ID_OWNERS = (
     ("/api/v1/clinicians/", "clinician"),
     ("/api/v1/locations/", "location"),
     ("/api/v1/review-flags/", "flag"),
+    ("/api/v1/protocols/", "protocol"),
+    ("/api/v1/courses/", "course"),
+    ("/api/v1/authorizations/", "authorization"),
+    ("/api/v1/slot-offers/", "offer"),
 )
 
 
@@ -102,6 +112,26 @@ DOCUMENTED_REFUSALS = {
     ("PATCH", "/api/v1/protocol/"): (["400"], "max_units ≥ standard_units; min_interval_days ≤ interval_days"),
     ("GET", "/api/v1/slots/"): (["400"], "to − from ≤ 31 days (else 400); to not before from; the location exists"),
     ("GET", "/api/v1/sessions/"): (["400"], "the location named exists"),
+    ("POST", "/api/v1/protocols/"): (
+        ["400"],
+        "names unique; max_units ≥ standard_units; min_interval_days ≤ interval_days",
+    ),
+    ("PATCH", "/api/v1/protocols/{id}/"): (
+        ["400"],
+        "names unique; max_units ≥ standard_units; min_interval_days ≤ interval_days; the default is moved, not unset",
+    ),
+    ("PATCH", "/api/v1/courses/{id}/"): (
+        ["400", "409"],
+        "a course resumes only if the patient has no other active one",
+    ),
+    ("POST", "/api/v1/courses/{id}/authorizations/"): (
+        ["400"],
+        "valid_to not before valid_from; an approved authorisation covers at least one treatment",
+    ),
+    ("PATCH", "/api/v1/authorizations/{id}/"): (
+        ["400"],
+        "valid_to not before valid_from; an approved authorisation covers at least one treatment",
+    ),
     ("POST", "/api/v1/sessions/"): _SAME_AS_BOOKING,
     ("POST", "/api/v1/sessions/{id}/reschedule/"): _SAME_AS_BOOKING,
     ("POST", "/api/v1/sessions/{id}/complete/"): _SAME_AS_BOOKING,
@@ -144,7 +174,14 @@ def _load():
 schema = _load()
 # Fields that name another row: in a case meant to be valid they name the world's rows, as a client's would
 # (a random UUID is well formed but names nothing, and the API rightly refuses it). Negative cases keep theirs.
-REFERENCES = {"patient": "patient", "clinician": "clinician", "location": "location", "session": "session"}
+REFERENCES = {
+    "patient": "patient",
+    "clinician": "clinician",
+    "location": "location",
+    "session": "session",
+    "protocol": "protocol",
+    "course": "course",
+}
 
 
 @schema.hook
@@ -177,7 +214,9 @@ def world(db):
         WorkingHoursFactory(clinician=clinician, location=location, weekday=day, start_time=time(9), end_time=time(17))
     TimeOffFactory(id=IDS["time_off_pk"], clinician=clinician, start=timezone.now() + timedelta(days=60))
     patient = PatientFactory(id=IDS["patient"], mrn="SCHEMA-1")
-    course = CourseFactory(patient=patient)
+    Protocol.objects.create(id=IDS["protocol"], name="Schema payer", requires_authorization=True)
+    course = CourseFactory(id=IDS["course"], patient=patient)
+    AuthorizationFactory(id=IDS["authorization"], course=course)
     SessionFactory(
         id=IDS["session"],
         patient=patient,
@@ -187,6 +226,8 @@ def world(db):
         start=timezone.now() + timedelta(days=3),
     )
     ReviewFlagFactory(id=IDS["flag"], course=course, kind=ReviewFlag.Kind.OVERDUE, cycle=1)
+    other = PatientFactory(mrn="SCHEMA-2")
+    SlotOfferFactory(id=IDS["offer"], patient=other, course=CourseFactory(patient=other))
     user = UserFactory(username="schemathesis", is_superuser=True, is_staff=True)
     Token.objects.create(key=TOKEN, user=user)
     Token.objects.filter(key=TOKEN).update(created=FIXTURE_TOKEN_ISSUED)

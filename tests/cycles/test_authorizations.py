@@ -438,13 +438,13 @@ def test_the_authorisations_list_takes_the_same_queries_for_3_and_30(
             location=location, clinician=lee, treated_on=[LAST + timedelta(days=i % 20)], hour=9 + i // 20
         )
         AuthorizationFactory(course=course, valid_from=TODAY - timedelta(days=170), valid_to=TODAY + timedelta(days=10))
-    # 1 token and user, 2 roles, 3 count, 4 page of authorisations with course, patient and protocol,
-    # 5 the patients' treatments, 6 audit rows
-    with django_assert_num_queries(6):
-        assert front_desk_client.get(f"{API}/authorizations/", {"page_size": 50}).json()["count"] == n
-    # The renewal queue: 1 token and user, 2 roles, 3 approvals still valid with course, patient and protocol,
+    # 1 the token with its user and roles, 2 count, 3 page of authorisations with course, patient and protocol,
     # 4 the patients' treatments, 5 audit rows
     with django_assert_num_queries(5):
+        assert front_desk_client.get(f"{API}/authorizations/", {"page_size": 50}).json()["count"] == n
+    # The renewal queue: 1 the token with its user and roles, 2 approvals still valid with course, patient and protocol,
+    # 3 the patients' treatments, 4 audit rows
+    with django_assert_num_queries(4):
         assert front_desk_client.get(f"{API}/authorizations/", {"expiring_within_days": 30}).json()["count"] == n
 
 
@@ -460,9 +460,9 @@ def test_the_due_list_shows_authorisations_in_the_same_queries_for_3_and_30(
         Course.objects.filter(pk=course.pk).update(protocol=us_payer)
         if i % 2:
             AuthorizationFactory(course=course)
-    # 1 token and user, 2 roles, 3 protocols, 4 location zones, 5 count, 6 page of courses with patients,
-    # 7 their authorisations, 8 the patients' treatments, 9 audit rows
-    with django_assert_num_queries(9):
+    # 1 the token with its user and roles, 2 protocols, 3 location zones, 4 count, 5 page of courses with patients,
+    # 6 their authorisations, 7 the patients' treatments, 8 audit rows
+    with django_assert_num_queries(8):
         rows = front_desk_client.get(f"{API}/due/", {"within_days": 30, "page_size": 50}).json()["results"]
     assert len(rows) == n
     assert sorted(r["authorization"]["status"] for r in rows) == ["missing"] * (n - n // 2) + ["ok"] * (n // 2)

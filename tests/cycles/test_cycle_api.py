@@ -189,12 +189,12 @@ def test_the_due_list_takes_constant_queries(front_desk_client, django_assert_nu
             )
 
     add(3)
-    # 1 token and user, 2 groups, 3 active protocol, 4 location zones, 5 count, 6 page of courses with patients,
-    # 7 audit insert
-    with django_assert_num_queries(7):
+    # 1 the token with its user and roles, 2 active protocol, 3 location zones, 4 count,
+    # 5 page of courses with patients, 6 audit insert
+    with django_assert_num_queries(6):
         assert front_desk_client.get("/api/v1/due/").json()["count"] == 3
     add(40)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         assert front_desk_client.get("/api/v1/due/").json()["count"] == 43
 
 

@@ -279,8 +279,8 @@ def test_the_courses_list_takes_the_same_queries_for_3_and_30_courses(
 ):
     for _ in range(n):
         course_with(place, [18], treatments=2)
-    # 1 token and user, 2 roles, 3 count, 4 courses with protocol and their treatment dates, 5 audit rows
-    with django_assert_num_queries(5):
+    # 1 the token with its user and roles, 2 count, 3 courses with protocol and their treatment dates, 4 audit rows
+    with django_assert_num_queries(4):
         assert front_desk_client.get(f"{API}/courses/", {"page_size": 50}).json()["count"] == n
 
 
@@ -306,3 +306,12 @@ def test_front_desk_learns_no_figures_from_a_not_eligible_refusal(place, front_d
     assert "headache" not in desk.content.decode().lower() and "preventive" not in desk.content.decode().lower()
     assert clinician_view.status_code == 422
     assert any("headache days per 28" in reason for reason in clinician_view.json()["reasons"])
+
+
+def test_a_new_profile_needs_a_name_of_its_own(clinic_admin_client, db):
+    unnamed = clinic_admin_client.post(f"{API}/protocols/", {})
+    assert unnamed.status_code == 400 and "name" in unnamed.json()["fields"]
+    taken = clinic_admin_client.post(f"{API}/protocols/", {"name": f"  {Protocol.default().name.upper()} "})
+    assert taken.status_code == 400
+    assert taken.json()["fields"] == {"name": ["Another profile has this name."]}
+    assert Protocol.objects.count() == 1

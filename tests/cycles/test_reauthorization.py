@@ -276,12 +276,12 @@ def test_a_clinician_sets_the_diagnosis_code_and_the_referrer_on_the_course(
 def test_the_packet_takes_the_same_queries_for_one_and_three_cycles(
     course, clinician_client, django_assert_num_queries
 ):
-    # 1 token and user, 2 roles, 3 course with patient and protocol, 4 diary, 5 the course's treatments,
-    # 6 their records, 7 the diary's scores, 8 the treatment booked next, 9 authorisations, 10 their
-    # treatments, 11 audit row
-    with django_assert_num_queries(11):
+    # 1 the token with its user and roles, 2 course with patient and protocol, 3 diary, 4 the course's treatments,
+    # 5 their records, 6 the diary's scores, 7 the treatment booked next, 8 authorisations, 9 their
+    # treatments, 10 audit row
+    with django_assert_num_queries(10):
         clinician_client.get(f"{API}/courses/{course.pk}/reauthorization/")
     TreatmentRecord.objects.filter(session__start__gte=at(TREATED[1], 0)).delete()
     Session.objects.filter(course=course, start__gte=at(TREATED[1], 0)).delete()
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         assert len(clinician_client.get(f"{API}/courses/{course.pk}/reauthorization/").json()["cycles"]) == 1

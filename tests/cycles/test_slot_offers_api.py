@@ -74,8 +74,8 @@ def test_the_list_needs_a_login(anon_client):
 def test_the_list_runs_a_constant_number_of_queries_and_audits_each_patient(
     front_desk_client, freed, django_assert_num_queries
 ):
-    # 1 auth token with user, 2 the user's groups, 3 count, 4 the page with the slots' sessions, 5 audit insert
-    with django_assert_num_queries(5):
+    # 1 the token with its user and roles, 2 count, 3 the page with the slots' sessions, 4 audit insert
+    with django_assert_num_queries(4):
         assert front_desk_client.get(URL).json()["count"] == 6
     assert AuditLog.objects.filter(resource="slot_offer", action="read").count() == 3  # one row per patient
 

@@ -76,12 +76,12 @@ def test_the_list_runs_a_constant_number_of_queries(
 ):
     for hour in (9, 10):
         book(PatientFactory(), clinician, location, at(date(2027, 3, 15), hour))
-    # 1 auth token with user, 2 the user's groups, 3 count, 4 the page of rows, 5 audit insert
-    with django_assert_num_queries(5):
+    # 1 the token with its user and roles, 2 count, 3 the page of rows, 4 audit insert
+    with django_assert_num_queries(4):
         assert front_desk_client.get(URL).json()["count"] == 8
     for hour in (11, 12, 13, 14):
         book(PatientFactory(), clinician, location, at(date(2027, 3, 15), hour))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(4):
         assert front_desk_client.get(URL).json()["count"] == 24
 
 

@@ -219,8 +219,8 @@ def test_an_unknown_patient_is_404(clinician_client):
 @pytest.mark.parametrize("rows", [3, 30])
 def test_the_export_uses_a_constant_number_of_queries(clinician_client, patient, django_assert_num_queries, rows):
     _record(patient, sessions=rows, diary=rows)
-    # 1 token joined with its user, 2 the user's roles, 3 the patient,
-    # 4 sessions joined with clinician, location, treatment record and its injector, 5 diary entries, 6 the audit row
-    with django_assert_num_queries(6):
+    # 1 the token with its user and roles, 2 the patient,
+    # 3 sessions joined with clinician, location, treatment record and its injector, 4 diary entries, 5 the audit row
+    with django_assert_num_queries(5):
         body = _bundle(clinician_client.get(url(patient)))
     assert len(body["entry"]) == 1 + rows * 3

@@ -22,10 +22,15 @@ def test_seed_demo_books_history_today_and_the_coming_weeks_without_breaking_a_r
     assert {"completed", "booked", "confirmed"} <= statuses
     # Every session lies inside its clinician's working hours at its location, in local time.
     for s in sessions:
-        calendar = selectors.booking_calendar(
-            clinician=s.clinician, location=s.location, patient=s.patient, start=s.start, end=s.end, exclude=s
+        booking = selectors.booking_calendar(
+            clinician_id=s.clinician_id,
+            location_id=s.location_id,
+            patient_id=s.patient_id,
+            start=s.start,
+            end=s.end,
+            exclude=s,
         )
-        assert slots.fits_hours(start=s.start, end=s.end, hours=calendar.hours.get(s.clinician_id, [])), s
+        assert slots.fits_hours(start=s.start, end=s.end, hours=booking.calendar.hours.get(s.clinician_id, [])), s
     # No clinician and no patient is in two places at once.
     for key in ("clinician_id", "patient_id"):
         by_owner = defaultdict(list)

@@ -118,8 +118,8 @@ def test_without_a_location_slots_come_from_every_location_in_its_own_zone(
         end_time=time(9),
     )
     Protocol.default()
-    # 1 token and user, 2 roles, 3 locations, 4 protocol, 5 working hours, 6 time off, 7 active sessions
-    with django_assert_num_queries(7):
+    # 1 the token with its user and roles, 2 locations, 3 protocol, 4 working hours, 5 time off, 6 active sessions
+    with django_assert_num_queries(6):
         rows = front_desk_client.get("/api/v1/slots/", {"from": str(TUESDAY), "to": str(TUESDAY)}).json()
     in_london = [r for r in rows if r["location"] == str(london.id)]
     assert local_times(in_london, "Europe/London") == ["08:00", "08:30"]
@@ -144,8 +144,8 @@ def test_a_31_day_slot_search_costs_the_same_queries_for_any_number_of_sessions(
 ):
     _fill(clinician, location, count)
     TimeOffFactory(clinician=other_clinician, start=at(date(2027, 1, 12), 0), end=at(date(2027, 1, 14), 0))
-    # 1 token and user, 2 roles, 3 location, 4 protocol, 5 working hours, 6 time off, 7 active sessions
-    with django_assert_num_queries(7):
+    # 1 the token with its user and roles, 2 location, 3 protocol, 4 working hours, 5 time off, 6 active sessions
+    with django_assert_num_queries(6):
         response = slots(front_desk_client, location, TUESDAY, TUESDAY + timedelta(days=31))
     assert response.status_code == 200
     taken = {(r["clinician"], r["start"]) for r in response.json()}
@@ -328,12 +328,12 @@ def test_the_sessions_list_costs_the_same_queries_for_any_number_of_sessions(
     ny, london = two_zones
     for i in range(count):
         SessionFactory(location=ny if i % 2 else london, start=at(TUESDAY, 9) + timedelta(minutes=30 * i))
-    # 1 token and user, 2 roles, 3 count, 4 sessions joined with patient, clinician, location, 5 audit rows
-    with django_assert_num_queries(5):
+    # 1 the token with its user and roles, 2 count, 3 sessions joined with patient, clinician, location, 4 audit rows
+    with django_assert_num_queries(4):
         response = front_desk_client.get("/api/v1/sessions/", {"page_size": 200})
     assert response.json()["count"] == count
     # with a local-date range: + 1 for the locations whose zones bound the range
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         response = front_desk_client.get(
             "/api/v1/sessions/", {"page_size": 200, "from": "2027-01-01", "to": "2027-02-28"}
         )

@@ -1,0 +1,95 @@
+"""Run every benchmark of bench/ and write docs/PERFORMANCE.md from their sections.
+
+    .venv/bin/python bench/all.py                 # every bench, 3 repeats each, then docs/PERFORMANCE.md
+    .venv/bin/python bench/all.py --only booking  # one of them (the others' sections are left as they were)
+
+Each bench is its own process (`python bench/<name>.py --repeats N --markdown var/bench/<name>.md`): it makes its
+own PostgreSQL databases, broker folders and servers and removes them when it ends. Run it on an otherwise idle
+machine: the figures are what this machine does, and each is printed beside the anchor measured in the same run.
+"""
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ROOT / "var" / "bench"
+OUTPUT = ROOT / "docs" / "PERFORMANCE.md"
+# In the order of the issue's targets: the booking path, slot search and the sweeps, delivery, the calendar views.
+BENCHES = ("booking", "slots", "sweeps", "delivery", "day_view")
+HEADER = """# Performance
+
+What CycleDesk does on one machine, measured by `bench/` (`.venv/bin/python bench/all.py`, about {minutes} minutes
+here) and written by it: do not edit the figures by hand. Every figure is the median of {repeats} repeats; where a
+figure has an anchor (what PostgreSQL or the SMTP sink does on its own in the same minutes) the anchor and the ratio
+are beside it.
+
+The rules the figures check (DESIGN.md §4, §7): queries do not grow with the rows (a sweep costs a fixed number per
+chunk, a page a fixed number per page: pinned in the tests with `django_assert_num_queries`), memory stays flat as
+the clinic grows, time grows with the work done and not worse, and nothing is looser for being faster (one booking per
+slot, exactly one delivery per notification, a job run twice does nothing the second time).
+
+Measured {when} at commit `{commit}` on {machine}.
+"""
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split("\n")[0].split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB"
+    postgres = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{cores} cores{memory}, Python {platform.python_version()}, {postgres or 'PostgreSQL'} on loopback"
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    SECTIONS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    failed = []
+    for name in args.only:
+        section = SECTIONS / f"{name}.md"
+        command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--repeats", str(args.repeats)]
+        print(f"# {' '.join(command)}", file=sys.stderr, flush=True)
+        if subprocess.run([*command, "--markdown", str(section)], cwd=ROOT).returncode != 0:
+            failed.append(name)
+    minutes = max(1, round((time.monotonic() - started) / 60))
+    body = [
+        HEADER.format(
+            minutes=minutes,
+            repeats=args.repeats,
+            when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            commit=commit(),
+            machine=machine(),
+        )
+    ]
+    for name in BENCHES:
+        section = SECTIONS / f"{name}.md"
+        if section.exists():
+            body.append(section.read_text().strip() + "\n")
+        else:
+            body.append(f"## {name}\n\nNot measured: `bench/{name}.py` has not run on this machine.\n")
+    OUTPUT.write_text("\n".join(body))
+    print(f"wrote {OUTPUT.relative_to(ROOT)}", file=sys.stderr)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
