@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ROOT / "var" / "bench"
 OUTPUT = ROOT / "docs" / "PERFORMANCE.md"
 # In the order of the issue's targets: the booking path, slot search and the sweeps, delivery, the calendar views.
-BENCHES = ("booking", "slots", "sweeps", "delivery", "day_view")
+BENCHES = ("booking", "slots", "sweeps", "delivery", "day_view", "backfill")
 HEADER = """# Performance
 
 What CycleDesk does on one machine, measured by `bench/` (`.venv/bin/python bench/all.py`, about {minutes} minutes

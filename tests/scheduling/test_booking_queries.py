@@ -34,8 +34,9 @@ def on_course(clinician, location):
 def test_a_booking_takes_eight_queries_whatever_the_clinic_holds(
     front_desk_client, clinician, location, on_course, others, django_assert_num_queries
 ):
-    for i in range(others):  # other patients' sessions around it: no query more
-        SessionFactory(clinician=clinician, location=location, start=at(date(2027, 1, 11) + timedelta(days=i % 3), 9))
+    for i in range(others):  # other patients' sessions around it, mornings of that week: no query more
+        start = at(date(2027, 1, 11) + timedelta(days=i // 8), 9) + timedelta(minutes=30 * (i % 8))
+        SessionFactory(clinician=clinician, location=location, start=start)
     body = {
         "patient": str(on_course.pk),
         "clinician": str(clinician.pk),
