@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,14 @@ from clinic.roles import is_clinician
 from clinic.timezones import day_bounds, today_in
 from clinic.web import selectors as web_selectors
 from clinic.web.access import staff_required
-from clinic.web.daygrid import build_day_grid, build_week_grid
+from clinic.web.daygrid import (
+    Markup,
+    build_day_grid,
+    build_week_grid,
+    day_rows_html,
+    print_rows_html,
+    week_list_html,
+)
 from clinic.web.display import when_text
 from clinic.web.forms import CalendarBookForm, apply_domain_error, parse_day
 from clinic.web.labels import label
@@ -97,6 +105,20 @@ def _calendar(request, *, view: str):
     # The day's freed treatment slots and how their offers stand (counts only: no patient shown).
     freed_slots = cycle_selectors.freed_slots_for_day(location=location, day=day) if view == "day" else []
     audit_record(request=request, action=Action.READ, resource="session", patients=[s.patient for s in sessions])
+    # The cells are written in Python (daygrid's markup), the page around them by the templates.
+    markup = Markup.for_page(
+        location=location,
+        here=request.get_full_path(),
+        csrf_token=get_token(request),
+        is_clinician=is_clinician(request.user),
+    )
+    if view == "week":
+        for row in grid.rows:
+            for cell in row.cells:
+                cell.html = week_list_html(cell, markup)
+        rows, print_rows = [], ""
+    else:
+        rows, print_rows = day_rows_html(grid, markup), print_rows_html(sessions, markup)
     step = timedelta(days=7 if view == "week" else 1)
     context = {
         "freed_slots": freed_slots,
@@ -110,6 +132,8 @@ def _calendar(request, *, view: str):
         "following": day + step,
         "today": today,
         "grid": grid,
+        "rows": rows,
+        "print_rows": print_rows,
         "sessions": sessions,
         "session_count": len(sessions),
         "version": web_selectors.calendar_version(location=location),
