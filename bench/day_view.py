@@ -156,7 +156,7 @@ def build(day: date):
     return location
 
 
-def measure(client, url: str, runs: int, profile: cProfile.Profile | None = None) -> dict:
+def measure(client, url: str, runs: int, profile: cProfile.Profile | None = None, verbose: bool = False) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -175,6 +175,10 @@ def measure(client, url: str, runs: int, profile: cProfile.Profile | None = None
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     times.sort()
+    if verbose:
+        slowest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:5]
+        for q in slowest:
+            print(f"    {float(q['time']) * 1000:6.1f} ms  {q['sql'][:110]}", file=sys.stderr)
     return {
         "median": statistics.median(times),
         "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
@@ -190,6 +194,7 @@ def main() -> int:
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--runs", type=int, default=20, help="renders per repeat after the warm-up (20)")
     parser.add_argument("--profile", choices=["day", "week"], help="print a cProfile of this view's renders")
+    parser.add_argument("--queries", action="store_true", help="print the slowest queries of a render")
     args = parser.parse_args()
 
     _psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
@@ -232,7 +237,7 @@ def run(args) -> int:
     results: dict[str, list[dict]] = {name: [] for name in views}
     for repeat in range(args.repeats):
         for name, (url, marker) in views.items():
-            r = measure(client, url, args.runs, profile if name == args.profile else None)
+            r = measure(client, url, args.runs, profile if name == args.profile else None, args.queries)
             r["sessions"] = r.pop("html").count(marker)
             results[name].append(r)
             print(
@@ -241,6 +246,7 @@ def run(args) -> int:
                 file=sys.stderr,
             )
     if profile is not None:
+        pstats.Stats(profile).sort_stats("cumulative").print_callees("_calendar")
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
 

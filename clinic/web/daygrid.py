@@ -91,6 +91,9 @@ def build_day_grid(
     step = max(slot_minutes, 5)
     first = min(marks) // step * step
     last = max(marks)
+    spans: dict[object, list[tuple[int, int]]] = {}
+    for cid, h_start, h_end in hours:
+        spans.setdefault(cid, []).append((_minutes(h_start), _minutes(h_end)))
     rows: list[Row] = []
     by_minute: dict[int, Row] = {}
     minute = first
@@ -99,8 +102,7 @@ def build_day_grid(
         cells = []
         for clinician in columns:
             working = any(
-                cid == clinician.id and _minutes(h_start) <= minute and minute + step <= _minutes(h_end)
-                for cid, h_start, h_end in hours
+                h_start <= minute and minute + step <= h_end for h_start, h_end in spans.get(clinician.id, ())
             )
             cells.append(Cell(clinician=clinician, working=working))
         row = Row(at, cells)
