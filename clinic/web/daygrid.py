@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -336,7 +335,7 @@ def week_list_html(cell: WeekCell, m: Markup) -> str:
         status = escape(s.status)
         badge = "" if s.status == "booked" else f' <span class="badge {status}">{escape(label(s.status))}</span>'
         items.append(
-            f'<li class="{status}" data-session="{s.id}">{_clock(s.start, timezone.get_current_timezone())} '
+            f'<li class="{status}" data-session="{s.id}">{_clock(s.start, m.zone)} '
             f'<a href="{m.url("patient", s.patient_id)}">{escape(s.patient.full_name)}</a>{badge}</li>'
         )
     return mark_safe("<ul>\n" + "\n".join(items) + "\n</ul>")  # noqa: S308  (every value above is escaped)

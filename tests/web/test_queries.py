@@ -180,6 +180,9 @@ def test_the_week_view_of_twenty_clinicians_runs_a_fixed_number_of_queries(desk,
     assert len(audit) == -(-7 * per_day // batch)
     html = response.content.decode()
     assert html.count("<li class=") == 7 * per_day
+    # in the location's time (09:00 in New York), not the server's UTC (14:00)
+    assert html.count('">09:00 <a href="/patients/') == 7 * min(per_day, 20)
+    assert '">14:00 <a href="/patients/' not in html
     assert html.count('<th scope="col">') == 20
 
 

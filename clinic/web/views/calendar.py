@@ -41,10 +41,8 @@ SEARCH_LIMIT = 8
 
 
 def _annotate(sessions: list[Session], location, now: datetime, *, actions: bool) -> None:
-    zone = location.zone
     for s in sessions:
         s.location = location  # one location per view: no query per row
-        s.local_start = s.start.astimezone(zone)
         if actions:  # the week shows no buttons: its cells open the day
             s.can = session_actions(s, now)
 
