@@ -327,7 +327,7 @@ def print_rows_html(sessions: list, m: Markup) -> str:
 
 
 def week_list_html(cell: WeekCell, m: Markup) -> str:
-    """The <ul> of a week cell's sessions: start, patient, and the status unless booked."""
+    """The <ul> of a week cell's sessions (`WeekSession`s): start, patient, and the status unless booked."""
     if not cell.sessions:
         return ""
     items = []
@@ -336,6 +336,6 @@ def week_list_html(cell: WeekCell, m: Markup) -> str:
         badge = "" if s.status == "booked" else f' <span class="badge {status}">{escape(label(s.status))}</span>'
         items.append(
             f'<li class="{status}" data-session="{s.id}">{_clock(s.start, m.zone)} '
-            f'<a href="{m.url("patient", s.patient_id)}">{escape(s.patient.full_name)}</a>{badge}</li>'
+            f'<a href="{m.url("patient", s.patient_id)}">{escape(s.patient_name)}</a>{badge}</li>'
         )
     return mark_safe("<ul>\n" + "\n".join(items) + "\n</ul>")  # noqa: S308  (every value above is escaped)

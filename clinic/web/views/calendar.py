@@ -40,11 +40,10 @@ POLL_SECONDS = 15
 SEARCH_LIMIT = 8
 
 
-def _annotate(sessions: list[Session], location, now: datetime, *, actions: bool) -> None:
+def _annotate(sessions: list[Session], location, now: datetime) -> None:
     for s in sessions:
         s.location = location  # one location per view: no query per row
-        if actions:  # the week shows no buttons: its cells open the day
-            s.can = session_actions(s, now)
+        s.can = session_actions(s, now)
 
 
 def _calendar(request, *, view: str):
@@ -65,9 +64,12 @@ def _calendar(request, *, view: str):
     protocol = web_selectors.protocol()
     clinicians = web_selectors.clinicians_at(location=location)
     hours = web_selectors.working_hours_at(location=location)
-    sessions = web_selectors.sessions_between(location=location, first=first, last=last)
     now = timezone.now()
-    _annotate(sessions, location, now, actions=view == "day")
+    if view == "week":  # no buttons, so no lifecycle rule to ask: plain values
+        sessions = web_selectors.week_sessions_between(location=location, first=first, last=last)
+    else:
+        sessions = web_selectors.sessions_between(location=location, first=first, last=last)
+        _annotate(sessions, location, now)
     start, end = day_bounds(first, location.zone)[0], day_bounds(last, location.zone)[1]
     time_off = web_selectors.time_off_between(clinician_ids=[c.id for c in clinicians], start=start, end=end)
     free = [
@@ -102,7 +104,7 @@ def _calendar(request, *, view: str):
         )
     # The day's freed treatment slots and how their offers stand (counts only: no patient shown).
     freed_slots = cycle_selectors.freed_slots_for_day(location=location, day=day) if view == "day" else []
-    audit_record(request=request, action=Action.READ, resource="session", patients=[s.patient for s in sessions])
+    audit_record(request=request, action=Action.READ, resource="session", patient_ids=[s.patient_id for s in sessions])
     # The cells are written in Python (daygrid's markup), the page around them by the templates.
     markup = Markup.for_page(
         location=location,
