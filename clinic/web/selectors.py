@@ -122,12 +122,18 @@ def week_sessions_between(*, location: Location, first: date, last: date) -> lis
     return sessions
 
 
-def calendar_version(*, location: Location) -> str:
-    """Changes whenever a session at the location is booked, moved, cancelled or changes status: one query.
+def calendar_version(*, location: Location, first: date, last: date) -> str:
+    """Changes whenever a session shown for local dates first..last at the location is booked, moved (in or out),
+    cancelled or changes status: one query, over the window's rows only (the (location, start) index), so its
+    cost follows the sessions shown, not the location's history.
 
-    Live refresh polls this (no patient data, so nothing to audit) and reloads the grid only when it moves.
+    Live refresh polls this (no patient data, so nothing to audit) and reloads the grid only when it moves:
+    every change saves the session (`updated_at`), and one leaving the window lowers the count.
     """
-    row = Session.objects.filter(location=location).aggregate(n=Count("id"), changed=Max("updated_at"))
+    start, end = _range(location, first, last)
+    row = Session.objects.filter(location=location, start__gte=start, start__lt=end).aggregate(
+        n=Count("id"), changed=Max("updated_at")
+    )
     return f"{row['n']}-{row['changed'].timestamp() if row['changed'] else 0:.6f}"
 
 

@@ -46,6 +46,14 @@ def _annotate(sessions: list[Session], location, now: datetime) -> None:
         s.can = session_actions(s, now)
 
 
+def _window(day, view: str):
+    """The local dates a view shows: the day, or the week (Monday to Sunday) it falls in."""
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=6)
+    return day, day
+
+
 def _calendar(request, *, view: str):
     """Shared by the day and the week view. Queries, fixed whatever the number of sessions: locations,
     protocol, clinicians, working hours, sessions with patient and clinician, time off, the free-slot
@@ -56,11 +64,7 @@ def _calendar(request, *, view: str):
     location = chosen_location(request, locations)
     today = today_in(location.zone)
     day = parse_day(request.GET.get("date")) or today
-    if view == "week":
-        first = day - timedelta(days=day.weekday())
-        last = first + timedelta(days=6)
-    else:
-        first = last = day
+    first, last = _window(day, view)
     protocol = web_selectors.protocol()
     clinicians = web_selectors.clinicians_at(location=location)
     hours = web_selectors.working_hours_at(location=location)
@@ -136,7 +140,7 @@ def _calendar(request, *, view: str):
         "print_rows": print_rows,
         "sessions": sessions,
         "session_count": len(sessions),
-        "version": web_selectors.calendar_version(location=location),
+        "version": web_selectors.calendar_version(location=location, first=first, last=last),
         "poll_seconds": POLL_SECONDS,
         "is_clinician": is_clinician(request.user),
         "here": request.get_full_path(),
@@ -165,12 +169,14 @@ def week_view(request):
 @require_GET
 @staff_required
 def calendar_changes(request):
-    """Polled by the open calendar: 204 while nothing changed; else an htmx event that reloads the grid."""
+    """Polled by the open calendar: 204 while nothing it shows changed; else an htmx event that reloads the grid."""
     locations = web_selectors.locations()
     location = chosen_location(request, locations)
     if location is None:
         return HttpResponse(status=204)
-    version = web_selectors.calendar_version(location=location)
+    day = parse_day(request.GET.get("date")) or today_in(location.zone)
+    first, last = _window(day, "week" if request.GET.get("view") == "week" else "day")
+    version = web_selectors.calendar_version(location=location, first=first, last=last)
     response = HttpResponse(status=204)
     if version != request.GET.get("v"):
         response["HX-Trigger"] = "calendar-changed"
