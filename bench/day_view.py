@@ -37,7 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_NAME = "cd_view_bench"
 SERVER = "postgres://postgres@127.0.0.1:5432"
-STATIC = tempfile.mkdtemp(prefix="cd-view-bench-static-")
 os.environ.update(
     DJANGO_SETTINGS_MODULE="clinic.settings",
     DATABASE_URL=f"{SERVER}/{DB_NAME}",
@@ -47,7 +46,6 @@ os.environ.update(
     DJANGO_SECRET_KEY="bench-only-" + "k" * 50,
     DJANGO_ALLOWED_HOSTS="testserver",
     AXES_ENABLED="0",
-    STATIC_ROOT=STATIC,
     REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
     CELERY_BROKER_URL="redis://127.0.0.1:6379/8",
 )
@@ -197,6 +195,8 @@ def main() -> int:
     parser.add_argument("--queries", action="store_true", help="print the slowest queries of a render")
     args = parser.parse_args()
 
+    static = tempfile.mkdtemp(prefix="cd-view-bench-static-")  # collectstatic's manifest, as in production
+    os.environ["STATIC_ROOT"] = static
     _psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
     _psql(f"CREATE DATABASE {DB_NAME}")
     try:
@@ -206,7 +206,7 @@ def main() -> int:
 
         connections.close_all()
         _psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        shutil.rmtree(STATIC, ignore_errors=True)
+        shutil.rmtree(static, ignore_errors=True)
 
 
 def run(args) -> int:
