@@ -8,6 +8,7 @@ the scheduling slot search, so busy-elsewhere and time off are already out) make
 cell bookable.
 """
 
+import html
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -16,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from clinic.web.labels import label
@@ -228,6 +228,12 @@ class Markup:
 
     def url(self, name: str, pk) -> str:
         return self.urls[name].replace(_ID, str(pk))
+
+
+def escape(value) -> str:
+    """What the template's autoescape writes (django.utils.html.escape is html.escape of str(value)), without
+    its lazy-string wrapper: thousands of calls a page."""
+    return html.escape(str(value))
 
 
 def _clock(instant: datetime, zone: ZoneInfo) -> str:
