@@ -1,5 +1,5 @@
 """The calendar grids: a day (clinicians as columns, slot rows down the day) and a week (clinicians as
-columns, a row per day). Pure, no database.
+columns, a row per day), and their cells' markup. Pure, no database.
 
 Day rows are local wall-clock times of the location, `slot_minutes` apart, from the
 earliest working hour (or session) to the latest. A session sits in the row its local
@@ -8,9 +8,19 @@ the scheduling slot search, so busy-elsewhere and time off are already out) make
 cell bookable.
 """
 
+import html
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from clinic.web.labels import label
+from patients.contact import format_phone
 
 
 @dataclass
@@ -80,6 +90,9 @@ def build_day_grid(
     step = max(slot_minutes, 5)
     first = min(marks) // step * step
     last = max(marks)
+    spans: dict[object, list[tuple[int, int]]] = {}
+    for cid, h_start, h_end in hours:
+        spans.setdefault(cid, []).append((_minutes(h_start), _minutes(h_end)))
     rows: list[Row] = []
     by_minute: dict[int, Row] = {}
     minute = first
@@ -88,8 +101,7 @@ def build_day_grid(
         cells = []
         for clinician in columns:
             working = any(
-                cid == clinician.id and _minutes(h_start) <= minute and minute + step <= _minutes(h_end)
-                for cid, h_start, h_end in hours
+                h_start <= minute and minute + step <= h_end for h_start, h_end in spans.get(clinician.id, ())
             )
             cells.append(Cell(clinician=clinician, working=working))
         row = Row(at, cells)
@@ -127,6 +139,7 @@ class WeekCell:
     working: bool = False
     sessions: list = field(default_factory=list)
     free: int = 0  # free slots that day
+    html: str = ""  # the sessions' markup (week_list_html)
 
 
 @dataclass
@@ -168,3 +181,167 @@ def build_week_grid(
         if row is not None and clinician_id in index:
             row.cells[index[clinician_id]].free += 1
     return WeekGrid(days, columns, rows)
+
+
+# --- markup ---------------------------------------------------------------------------------------
+# The day view shows every session with its buttons and the week view every session of the week: at a
+# busy location that is thousands of cells, and the template engine costs tens of microseconds per
+# variable, include and {% url %}. So the cells are written here, once per page, with plain string
+# formatting: the URLs are reversed once per page (a placeholder id replaced per session), times are
+# converted once per session, every value is escaped as the template would. The markup is the
+# template's own (templates/web/_day_grid.html, _week_grid.html and _session_actions.html describe it).
+
+_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class Markup:
+    """What the cells' markup needs from the request and the location: worked out once per page."""
+
+    zone: ZoneInfo
+    location_id: str
+    here: str  # where the buttons return to
+    csrf_token: str
+    is_clinician: bool
+    urls: dict  # name -> URL with _ID where the session's or patient's id goes
+
+    @classmethod
+    def for_page(cls, *, location, here: str, csrf_token: str, is_clinician: bool) -> "Markup":
+        urls = {
+            "patient": reverse("web:patient", args=[_ID]),
+            "check_in": reverse("web:session_action", args=[_ID, "check-in"]),
+            "no_show": reverse("web:session_action", args=[_ID, "no-show"]),
+            "reschedule": reverse("web:reschedule", args=[_ID]),
+            "complete": reverse("web:complete", args=[_ID]),
+            "cancel": reverse("web:session_cancel", args=[_ID]),
+            "slot_book": reverse("web:slot_book"),
+            "day": reverse("web:day"),
+        }
+        return cls(
+            zone=location.zone,
+            location_id=str(location.id),
+            here=here,
+            csrf_token=csrf_token,
+            is_clinician=is_clinician,
+            urls={name: escape(url) for name, url in urls.items()},
+        )
+
+    def url(self, name: str, pk) -> str:
+        return self.urls[name].replace(_ID, str(pk))
+
+
+def escape(value) -> str:
+    """What the template's autoescape writes (django.utils.html.escape is html.escape of str(value)), without
+    its lazy-string wrapper: thousands of calls a page."""
+    return html.escape(str(value))
+
+
+def _clock(instant: datetime, zone: ZoneInfo) -> str:
+    return f"{instant.astimezone(zone):%H:%M}"
+
+
+@lru_cache(maxsize=65536)
+def _phone(e164: str, region: str) -> str:
+    """The patient's phone for reading (`format_phone`), parsed once per number and phone region."""
+    return format_phone(e164)
+
+
+def _actions(s, m: Markup) -> str:
+    """The buttons of templates/web/_session_actions.html, with `back` the page itself."""
+    can = s.can
+    sid = str(s.id)
+    name = escape(s.patient.full_name)
+    back = escape(m.here)
+    back_q = escape(quote(m.here, safe="/"))
+    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(m.csrf_token)}">'
+    out = ['<div class="actions">']
+    if can["check_in"]:
+        out.append(
+            f'<form method="post" action="{m.url("check_in", sid)}">{token}\n'
+            f'<input type="hidden" name="next" value="{back}">\n'
+            f'<button type="submit" class="small" aria-label="Check in {name}">Check in</button></form>'
+        )
+    if can["no_show"]:
+        out.append(
+            f'<form method="post" action="{m.url("no_show", sid)}">{token}\n'
+            f'<input type="hidden" name="next" value="{back}">\n'
+            f'<button type="submit" class="small secondary" aria-label="Mark {name} as a no-show">No-show</button>'
+            "</form>"
+        )
+    if can["reschedule"]:
+        out.append(
+            f'<a role="button" class="small secondary outline" href="{m.url("reschedule", sid)}?next={back_q}" '
+            f'aria-label="Move {name}’s session">Move</a>'
+        )
+    if can["complete"] and m.is_clinician:
+        what = "treatment" if s.kind == "treatment" else "visit"
+        out.append(f'<a role="button" class="small" href="{m.url("complete", sid)}">Record {what}</a>')
+    if can["cancel"]:
+        out.append(
+            f'<a role="button" class="small outline danger" href="{m.url("cancel", sid)}?next={back_q}" '
+            f'aria-label="Cancel {name}’s session">Cancel</a>'
+        )
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def day_cell_html(cell: Cell, m: Markup) -> str:
+    """One <td> of the day grid: its sessions with their buttons, the free slot to book, or time off."""
+    css = "away" if cell.away else ("off" if not cell.working and not cell.sessions else "")
+    out = [f'<td class="{css}">']
+    for s in cell.sessions:
+        status = escape(s.status)
+        out.append(
+            f'<div class="appt {status}" data-session="{s.id}">\n'
+            f'<a class="who" href="{m.url("patient", s.patient_id)}">{escape(s.patient.full_name)}</a>\n'
+            f'<div class="muted">{_clock(s.start, m.zone)}–{_clock(s.end, m.zone)} · {escape(label(s.kind))}</div>\n'
+            f'<span class="badge {status}">{escape(label(s.status))}</span>\n'
+            f"{_actions(s, m)}\n</div>"
+        )
+    if cell.free:
+        at = _clock(cell.free, m.zone)
+        link = (
+            f"{m.urls['slot_book']}?location={m.location_id}&amp;clinician={cell.clinician.id}"
+            f"&amp;start={escape(quote(cell.free.isoformat(), safe='/'))}&amp;next={escape(quote(m.here, safe='/'))}"
+        )
+        out.append(
+            f'<a class="free" href="{link}"\n hx-get="{link}"\n hx-target="#book-dialog-body" hx-swap="innerHTML"\n'
+            f' aria-label="Book {at} with {escape(cell.clinician.name)}">+ {at}</a>'
+        )
+    elif cell.away and not cell.sessions:
+        out.append('<span class="muted">Time off</span>')
+    out.append("</td>")
+    return mark_safe("\n".join(out))  # noqa: S308  (every value above is escaped)
+
+
+def day_rows_html(grid: DayGrid, m: Markup) -> list[tuple[time, str]]:
+    """(row time, the row's cells as markup) for the day grid's rows."""
+    return [(row.at, mark_safe("\n".join(day_cell_html(c, m) for c in row.cells))) for row in grid.rows]  # noqa: S308
+
+
+def print_rows_html(sessions: list, m: Markup) -> str:
+    """The rows of the printed day list: time, patient, MRN, phone, clinician, kind, status."""
+    region = settings.DEFAULT_PHONE_REGION
+    rows = [
+        f"<tr><td>{_clock(s.start, m.zone)}–{_clock(s.end, m.zone)}</td>"
+        f"<td>{escape(s.patient.family_name)}, {escape(s.patient.given_name)}</td><td>{escape(s.patient.mrn)}</td>"
+        f"<td>{escape(_phone(s.patient.phone, region))}</td><td>{escape(s.clinician.name)}</td>"
+        f"<td>{escape(label(s.kind))}</td><td>{escape(label(s.status))}</td></tr>"
+        for s in sessions
+    ]
+    return mark_safe("\n".join(rows))  # noqa: S308  (every value above is escaped)
+
+
+def week_list_html(cell: WeekCell, m: Markup) -> str:
+    """The <ul> of a week cell's sessions (`WeekSession`s): start, patient, and the status unless booked."""
+    if not cell.sessions:
+        return ""
+    items = []
+    for s in cell.sessions:
+        status = escape(s.status)
+        badge = "" if s.status == "booked" else f' <span class="badge {status}">{escape(label(s.status))}</span>'
+        items.append(
+            f'<li class="{status}" data-session="{s.id}">{_clock(s.start, m.zone)} '
+            f'<a href="{m.url("patient", s.patient_id)}">{escape(s.patient_name)}</a>{badge}</li>'
+        )
+    return mark_safe("<ul>\n" + "\n".join(items) + "\n</ul>")  # noqa: S308  (every value above is escaped)

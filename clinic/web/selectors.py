@@ -1,6 +1,8 @@
 """Reads the web pages need that no app selector covers: pre-joined, a fixed number of queries each."""
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from uuid import UUID
 
 from django.db.models import Case, Count, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.utils import timezone
@@ -45,6 +47,27 @@ def _range(location: Location, first: date, last: date) -> tuple[datetime, datet
     return day_bounds(first, location.zone)[0], day_bounds(last, location.zone)[1]
 
 
+# What the calendar shows of a session, its patient and clinician, and what the lifecycle's rule
+# (`session_actions`) reads: only these are loaded, a few thousand rows a page at a busy location.
+CALENDAR_SESSION_FIELDS = (
+    "id",
+    "kind",
+    "status",
+    "start",
+    "end",
+    "location",
+    "patient",
+    "clinician",
+    "patient__id",
+    "patient__given_name",
+    "patient__family_name",
+    "patient__mrn",
+    "patient__phone",
+    "clinician__id",
+    "clinician__name",
+)
+
+
 def sessions_between(*, location: Location, first: date, last: date) -> list[Session]:
     """Sessions starting on local dates first..last at the location, cancelled ones left out: one query."""
     start, end = _range(location, first, last)
@@ -52,16 +75,65 @@ def sessions_between(*, location: Location, first: date, last: date) -> list[Ses
         Session.objects.filter(location=location, start__gte=start, start__lt=end)
         .exclude(status=Session.Status.CANCELLED)
         .select_related("patient", "clinician")
+        .only(*CALENDAR_SESSION_FIELDS)
         .order_by("start", "id")
     )
 
 
-def calendar_version(*, location: Location) -> str:
-    """Changes whenever a session at the location is booked, moved, cancelled or changes status: one query.
+@dataclass(frozen=True, slots=True)
+class WeekSession:
+    """A session as the week view shows it: start, status, patient's name. Plain values, no model instance:
+    a full week at a busy location is thousands of rows."""
 
-    Live refresh polls this (no patient data, so nothing to audit) and reloads the grid only when it moves.
+    id: UUID
+    status: str
+    start: datetime
+    patient_id: UUID
+    patient_name: str
+    clinician_id: UUID
+    clinician: Clinician  # one instance per clinician (id and name), shared by their sessions
+
+
+def week_sessions_between(*, location: Location, first: date, last: date) -> list[WeekSession]:
+    """`sessions_between` for the week view, as plain values: one query."""
+    start, end = _range(location, first, last)
+    rows = (
+        Session.objects.filter(location=location, start__gte=start, start__lt=end)
+        .exclude(status=Session.Status.CANCELLED)
+        .order_by("start", "id")
+        .values_list(
+            "id",
+            "status",
+            "start",
+            "patient_id",
+            "patient__given_name",
+            "patient__family_name",
+            "clinician_id",
+            "clinician__name",
+        )
+    )
+    clinicians: dict = {}
+    sessions = []
+    for sid, status, begins, patient_id, given, family, clinician_id, clinician_name in rows:
+        clinician = clinicians.get(clinician_id)
+        if clinician is None:
+            clinician = clinicians[clinician_id] = Clinician(id=clinician_id, name=clinician_name)
+        sessions.append(WeekSession(sid, status, begins, patient_id, f"{given} {family}", clinician_id, clinician))
+    return sessions
+
+
+def calendar_version(*, location: Location, first: date, last: date) -> str:
+    """Changes whenever a session shown for local dates first..last at the location is booked, moved (in or out),
+    cancelled or changes status: one query, over the window's rows only (the (location, start) index), so its
+    cost follows the sessions shown, not the location's history.
+
+    Live refresh polls this (no patient data, so nothing to audit) and reloads the grid only when it moves:
+    every change saves the session (`updated_at`), and one leaving the window lowers the count.
     """
-    row = Session.objects.filter(location=location).aggregate(n=Count("id"), changed=Max("updated_at"))
+    start, end = _range(location, first, last)
+    row = Session.objects.filter(location=location, start__gte=start, start__lt=end).aggregate(
+        n=Count("id"), changed=Max("updated_at")
+    )
     return f"{row['n']}-{row['changed'].timestamp() if row['changed'] else 0:.6f}"
 
 

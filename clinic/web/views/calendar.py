@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,14 @@ from clinic.roles import is_clinician
 from clinic.timezones import day_bounds, today_in
 from clinic.web import selectors as web_selectors
 from clinic.web.access import staff_required
-from clinic.web.daygrid import build_day_grid, build_week_grid
+from clinic.web.daygrid import (
+    Markup,
+    build_day_grid,
+    build_week_grid,
+    day_rows_html,
+    print_rows_html,
+    week_list_html,
+)
 from clinic.web.display import when_text
 from clinic.web.forms import CalendarBookForm, apply_domain_error, parse_day
 from clinic.web.labels import label
@@ -32,13 +40,18 @@ POLL_SECONDS = 15
 SEARCH_LIMIT = 8
 
 
-def _annotate(sessions: list[Session], location, now: datetime, *, actions: bool) -> None:
-    zone = location.zone
+def _annotate(sessions: list[Session], location, now: datetime) -> None:
     for s in sessions:
         s.location = location  # one location per view: no query per row
-        s.local_start = s.start.astimezone(zone)
-        if actions:  # the week shows no buttons: its cells open the day
-            s.can = session_actions(s, now)
+        s.can = session_actions(s, now)
+
+
+def _window(day, view: str):
+    """The local dates a view shows: the day, or the week (Monday to Sunday) it falls in."""
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=6)
+    return day, day
 
 
 def _calendar(request, *, view: str):
@@ -51,17 +64,16 @@ def _calendar(request, *, view: str):
     location = chosen_location(request, locations)
     today = today_in(location.zone)
     day = parse_day(request.GET.get("date")) or today
-    if view == "week":
-        first = day - timedelta(days=day.weekday())
-        last = first + timedelta(days=6)
-    else:
-        first = last = day
+    first, last = _window(day, view)
     protocol = web_selectors.protocol()
     clinicians = web_selectors.clinicians_at(location=location)
     hours = web_selectors.working_hours_at(location=location)
-    sessions = web_selectors.sessions_between(location=location, first=first, last=last)
     now = timezone.now()
-    _annotate(sessions, location, now, actions=view == "day")
+    if view == "week":  # no buttons, so no lifecycle rule to ask: plain values
+        sessions = web_selectors.week_sessions_between(location=location, first=first, last=last)
+    else:
+        sessions = web_selectors.sessions_between(location=location, first=first, last=last)
+        _annotate(sessions, location, now)
     start, end = day_bounds(first, location.zone)[0], day_bounds(last, location.zone)[1]
     time_off = web_selectors.time_off_between(clinician_ids=[c.id for c in clinicians], start=start, end=end)
     free = [
@@ -96,7 +108,21 @@ def _calendar(request, *, view: str):
         )
     # The day's freed treatment slots and how their offers stand (counts only: no patient shown).
     freed_slots = cycle_selectors.freed_slots_for_day(location=location, day=day) if view == "day" else []
-    audit_record(request=request, action=Action.READ, resource="session", patients=[s.patient for s in sessions])
+    audit_record(request=request, action=Action.READ, resource="session", patient_ids=[s.patient_id for s in sessions])
+    # The cells are written in Python (daygrid's markup), the page around them by the templates.
+    markup = Markup.for_page(
+        location=location,
+        here=request.get_full_path(),
+        csrf_token=get_token(request),
+        is_clinician=is_clinician(request.user),
+    )
+    if view == "week":
+        for row in grid.rows:
+            for cell in row.cells:
+                cell.html = week_list_html(cell, markup)
+        rows, print_rows = [], ""
+    else:
+        rows, print_rows = day_rows_html(grid, markup), print_rows_html(sessions, markup)
     step = timedelta(days=7 if view == "week" else 1)
     context = {
         "freed_slots": freed_slots,
@@ -110,9 +136,11 @@ def _calendar(request, *, view: str):
         "following": day + step,
         "today": today,
         "grid": grid,
+        "rows": rows,
+        "print_rows": print_rows,
         "sessions": sessions,
         "session_count": len(sessions),
-        "version": web_selectors.calendar_version(location=location),
+        "version": web_selectors.calendar_version(location=location, first=first, last=last),
         "poll_seconds": POLL_SECONDS,
         "is_clinician": is_clinician(request.user),
         "here": request.get_full_path(),
@@ -141,12 +169,14 @@ def week_view(request):
 @require_GET
 @staff_required
 def calendar_changes(request):
-    """Polled by the open calendar: 204 while nothing changed; else an htmx event that reloads the grid."""
+    """Polled by the open calendar: 204 while nothing it shows changed; else an htmx event that reloads the grid."""
     locations = web_selectors.locations()
     location = chosen_location(request, locations)
     if location is None:
         return HttpResponse(status=204)
-    version = web_selectors.calendar_version(location=location)
+    day = parse_day(request.GET.get("date")) or today_in(location.zone)
+    first, last = _window(day, "week" if request.GET.get("view") == "week" else "day")
+    version = web_selectors.calendar_version(location=location, first=first, last=last)
     response = HttpResponse(status=204)
     if version != request.GET.get("v"):
         response["HX-Trigger"] = "calendar-changed"
