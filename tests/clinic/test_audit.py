@@ -84,3 +84,34 @@ def test_migrations_leave_the_truncate_trigger_on(db):
         cursor.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'clinic_auditlog_no_truncate'")
         assert cursor.fetchone() == ("O",)  # enabled ("origin")
     allow_audit_truncate()
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_one_call_writes_a_row_per_patient_in_one_statement_sharing_the_request(
+    anonymous, django_assert_num_queries, rf
+):
+    from django.contrib.auth.models import AnonymousUser
+
+    from clinic.audit import audit_record
+
+    user = UserFactory()
+    patients = [PatientFactory() for _ in range(3)]
+    request = rf.get("/day/", REMOTE_ADDR="10.1.2.3")
+    request.user = AnonymousUser() if anonymous else user
+    with django_assert_num_queries(1):  # one INSERT whatever the number of patients
+        audit_record(
+            request=request,
+            action="read",
+            resource="day_view",
+            patient_ids=[p.pk for p in patients] + [patients[0].pk],  # a patient named twice: one row
+            object_id="2027-01-11",
+            detail="x" * 600,
+            actor="" if not anonymous else "patient link 1",
+        )
+    rows = list(AuditLog.objects.order_by("patient_id"))
+    assert sorted(r.patient_id for r in rows) == sorted(p.pk for p in patients)
+    assert {(r.user_id, r.action, r.resource, r.object_id, r.client_ip, len(r.detail)) for r in rows} == {
+        (None if anonymous else user.pk, "read", "day_view", "2027-01-11", "10.1.2.3", 500)
+    }
+    assert len({r.request_id for r in rows}) == 1
+    assert {r.actor for r in rows} == {"patient link 1" if anonymous else ""}
