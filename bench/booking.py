@@ -177,6 +177,10 @@ class Gunicorn:
         except OSError:
             return False
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its workers so far (from /proc; workers never restart here)."""
+        return sum(process_cpu(pid) for pid in [self.process.pid, *children(self.process.pid)])
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -185,6 +189,29 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def database_cpu() -> float:
+    """CPU of the PostgreSQL backends connected to the bench database now (persistent connections: the
+    web workers' own)."""
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        pids = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME])]
+    return sum(process_cpu(pid) for pid in pids)
 
 
 def admin(sql: str) -> None:
@@ -647,7 +674,7 @@ def main() -> int:
     parser.add_argument("--gunicorn", help='replace the compose worker options, e.g. "--workers 5"')
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="extra server env")
     parser.add_argument("--redis-outage", type=float, default=0, metavar="SECONDS", help="run the outage scenario")
-    parser.add_argument("--outage-rate", type=float, default=50.0, help="bookings a second during the scenario")
+    parser.add_argument("--outage-rate", type=float, default=20.0, help="bookings a second during the scenario")
     parser.add_argument("--outage-reminders", type=int, default=30, help="reminders falling due in the outage")
     parser.add_argument("--outage-wait", type=float, default=600.0, help="seconds to wait for the deliveries")
     args = parser.parse_args()
@@ -701,7 +728,10 @@ def main() -> int:
         for repeat in range(args.repeats):
             need = int(max(warm["rate"], *(r["rate"] for r in runs), 200) * args.duration * 2) + 500
             clinic.add_patients(max(0, need - clinic.patients_left))
+            cpu_before, db_before = gunicorn.cpu_seconds(), database_cpu()
             result = load(clinic, gunicorn.port, args.clients, args.duration)
+            result["app_cpu_ms"] = (gunicorn.cpu_seconds() - cpu_before) / max(1, result["ok"]) * 1000
+            result["db_cpu_ms"] = (database_cpu() - db_before) / max(1, result["ok"]) * 1000
             if result["exhausted"]:
                 raise RuntimeError("the bench ran out of patients: raise the margin")
             result["tps"] = pgbench(workdir, args.clients, args.duration)
@@ -710,7 +740,8 @@ def main() -> int:
                 f"repeat {repeat + 1}: {result['rate']:.0f} bookings/s ({result['ok']} in {result['elapsed']:.1f} s), "
                 f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, errors {result['errors']} "
                 f"{dict(result['error_kinds'])}; pgbench {result['tps']:.0f} tps; "
-                f"ratio {result['rate'] / result['tps'] * 100:.1f} %",
+                f"ratio {result['rate'] / result['tps'] * 100:.1f} %; CPU a booking: gunicorn "
+                f"{result['app_cpu_ms']:.1f} ms, PostgreSQL {result['db_cpu_ms']:.1f} ms",
                 flush=True,
             )
         clinic.add_patients(args.race + args.outage_reminders + int(args.outage_rate * (args.redis_outage + 30)))
