@@ -525,9 +525,9 @@ def outage(clinic: Clinic, gunicorn: Gunicorn, redis: Redis, env: dict, workdir:
     # Imported here, not at the top: main() sets up Django with the bench's environment first.
     from django.utils import timezone
 
-    from clinic.celery import app as celery_app
     from notifications import services
     from notifications.models import Notification
+    from patients.models import Patient
     from scheduling.models import Clinician, Location, WorkingHours
 
     seconds = args.redis_outage
@@ -553,8 +553,7 @@ def outage(clinic: Clinic, gunicorn: Gunicorn, redis: Redis, env: dict, workdir:
             for c in reminder_clinicians
             for d in range(7)
         )
-        lead = 10.0
-        down_at = datetime.now(UTC) + timedelta(seconds=lead)
+        down_at = datetime.now(UTC) + timedelta(seconds=15 + 0.5 * len(reminder_clinicians))
         conn = http.client.HTTPConnection("127.0.0.1", gunicorn.port, timeout=30)
         reminder_sessions = []
         for index, clinician in enumerate(reminder_clinicians):
@@ -572,28 +571,38 @@ def outage(clinic: Clinic, gunicorn: Gunicorn, redis: Redis, env: dict, workdir:
             reminder_sessions.append(json.loads(raw)["id"])
         conn.close()
 
+        lead = (down_at - datetime.now(UTC)).total_seconds()
+        if lead < 2:
+            raise RuntimeError("booking the reminders' sessions took longer than the lead before the outage")
         started = time.monotonic()
-        timeline: dict[str, float] = {}
+        timeline: dict = {}
 
         def cut() -> None:
             time.sleep(max(0.0, (down_at - datetime.now(UTC)).total_seconds()))
-            timeline["down"] = time.monotonic() - started
+            timeline["down"], timeline["down_at"] = time.monotonic() - started, datetime.now(UTC)
             redis.kill()
             time.sleep(seconds)
             redis.start()
-            timeline["up"] = time.monotonic() - started
+            timeline["up"], timeline["up_at"] = time.monotonic() - started, datetime.now(UTC)
 
         cutter = threading.Thread(target=cut)
         cutter.start()
         result = load(clinic, gunicorn.port, args.clients, lead + seconds + 10, rate=args.outage_rate)
         cutter.join()
         during = [r for r in result["records"] if timeline["down"] <= r[0] < timeline["up"]]
+        # The spare patients of the pool are the bench's, not the clinic's: no "time to book" message to them.
+        Patient.objects.filter(id__in=clinic.patients[clinic.patients_taken :]).update(status=Patient.Status.PAUSED)
 
-        celery_app.pool.force_close_all()  # this process's broker connections died with the old server
         queued = services.notifications_queue()  # beat's 5-minute job, once Redis is back
         now = timezone.now()
         due_rows = Notification.objects.filter(due_at__lte=now, channel="email").exclude(status="skipped")
-        reminders = Notification.objects.filter(session_id__in=reminder_sessions, purpose="reminder", offset_days=1)
+        reminders = Notification.objects.filter(
+            session_id__in=reminder_sessions,
+            purpose="reminder",
+            offset_days=1,
+            due_at__gte=timeline["down_at"],
+            due_at__lt=timeline["up_at"],
+        )
         expected = {f"<notification-{i}@cycledesk.example>" for i in due_rows.values_list("id", flat=True)}
         wait_for(lambda: expected <= set(sink.ids), args.outage_wait, interval=1)
         time.sleep(2)  # any duplicate would arrive now
