@@ -633,7 +633,8 @@ def outage(clinic: Clinic, gunicorn: Gunicorn, redis: Redis, env: dict, workdir:
 
 
 def markdown(args, argv_text: str, runs: list[dict], race_counts: Counter, outage_result: dict | None) -> str:
-    med = {key: statistics.median(run[key] for run in runs) for key in ("rate", "p50", "p95", "errors", "tps")}
+    keys = ("rate", "p50", "p95", "errors", "tps", "app_cpu_ms", "db_cpu_ms")
+    med = {key: statistics.median(run[key] for run in runs) for key in keys}
     ratio = med["rate"] / med["tps"] * 100
     lines = [
         "## Booking over HTTP",
@@ -654,6 +655,7 @@ def markdown(args, argv_text: str, runs: list[dict], race_counts: Counter, outag
         f"| p50 latency | {med['p50']:.1f} ms | | | |",
         f"| p95 latency | {med['p95']:.1f} ms | | | ≤ 100 ms |",
         f"| errors (non-201) | {med['errors']:.0f} | | | 0 |",
+        f"| CPU a booking: gunicorn / PostgreSQL | {med['app_cpu_ms']:.1f} ms / {med['db_cpu_ms']:.1f} ms | | | |",
         f"| 50-way race on one slot | {race_summary(race_counts)} | | | one 201, 49 × 409 |",
     ]
     if outage_result:
