@@ -13,4 +13,5 @@ RUN CYCLEDESK_PRODUCTION=1 DJANGO_SECRET_KEY=build-only-not-a-runtime-key python
 RUN useradd --create-home cycledesk && mkdir -p /app/var && chown -R cycledesk /app/var
 USER cycledesk
 EXPOSE 8000
-CMD ["gunicorn", "clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "--logger-class", "clinic.access_log.GunicornLogger"]
+# The same as docker-compose.yml's web command (its comment says why sync × 5; tests/test_compose.py).
+CMD ["gunicorn", "clinic.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "sync", "--workers", "5", "--access-logfile", "-", "--logger-class", "clinic.access_log.GunicornLogger"]

@@ -172,3 +172,60 @@ def test_the_settings_load_with_the_stacks_environment():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["postgres", "redis://redis:6379/0", "mailpit"]
+
+
+def _gunicorn_options(command: list[str]):
+    from gunicorn.config import Config
+
+    config = Config()
+    parsed = config.parser().parse_args(command[1:])
+    for name, value in vars(parsed).items():
+        if value is not None and name in config.settings:
+            config.set(name, value)
+    return config
+
+
+def test_the_web_command_states_its_worker_model_and_the_image_runs_the_same():
+    # Issue 16: the worker model is chosen by measurement and written down, not left to gunicorn's default.
+    web = dict(_commands())["web"]
+    assert "--worker-class" in web and "--workers" in web
+    config = _gunicorn_options(web)
+    assert config.worker_class_str in ("sync", "gthread")
+    assert config.workers >= 2
+    if config.worker_class_str == "gthread":
+        assert config.threads >= 2
+    assert _dockerfile_cmd() == web  # `docker run` without compose serves the same way
+
+
+def test_the_booking_bench_serves_with_the_web_commands_options():
+    from bench.booking import gunicorn_argv
+
+    web = dict(_commands())["web"]
+    served = gunicorn_argv(8123, None)[1:]
+    bind = web.index("--bind")
+    assert served == [*web[1 : bind + 1], "127.0.0.1:8123", *web[bind + 2 :]]
+
+
+def test_the_stack_keeps_database_connections_open():
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    stack = {k: _from_environment(v) for k, v in _app_environment().items()}
+    assert int(stack["DB_CONN_MAX_AGE"]) > 0
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "d = s.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **env,
+            **stack,
+            "DJANGO_SETTINGS_MODULE": "clinic.settings",
+            "STATIC_ROOT": "/tmp/cycledesk-compose-static",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [stack["DB_CONN_MAX_AGE"], "True"]

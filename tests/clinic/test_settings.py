@@ -199,3 +199,31 @@ def test_slot_offers_are_on_unless_the_clinic_turns_them_off(tmp_path, value, en
     result = run(code, tmp_path, **({} if value is None else {"SLOT_OFFERS_ENABLED": value}))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == enabled
+
+
+@pytest.mark.parametrize(
+    ("production", "override", "expected"),
+    [("0", None, "0"), ("1", None, "600"), ("1", "0", "0"), ("1", "60", "60"), ("0", "30", "30")],
+)
+def test_production_keeps_database_connections_open_and_checks_them(tmp_path, production, override, expected):
+    # Issue 16: a new PostgreSQL connection per request was most of a booking's time.
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], 'pool' in d.get('OPTIONS', {}))"
+    )
+    env = {
+        "CYCLEDESK_PRODUCTION": production,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DATABASE_URL": "postgres://u:p@db.internal:5432/cycledesk",
+    }
+    if override is not None:
+        env["DB_CONN_MAX_AGE"] = override
+    result = run(code, tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected, "True", "False"]
+
+
+def test_a_bad_db_conn_max_age_stops_the_process(tmp_path):
+    result = run(LOAD, tmp_path, DB_CONN_MAX_AGE="forever")
+    assert result.returncode != 0
+    assert "DB_CONN_MAX_AGE" in result.stderr
