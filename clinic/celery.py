@@ -4,12 +4,30 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
 app = Celery("cycledesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# A worker process keeps its database connection across tasks (Celery's Django fixup closes it after a task
+# only when it is older than CONN_MAX_AGE or unusable), checked before each task reuses it. The web processes'
+# setting (DB_CONN_MAX_AGE) is left alone.
+WORKER_DB_CONN_MAX_AGE = int(os.environ.get("WORKER_DB_CONN_MAX_AGE", "600"))
+
+
+def _persistent_worker_connections(**kwargs) -> None:
+    from django.db import connections  # Django is set up by the time a worker (process) starts
+
+    for connection in connections.all(initialized_only=False):
+        connection.settings_dict["CONN_MAX_AGE"] = WORKER_DB_CONN_MAX_AGE
+        connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+
+
+worker_init.connect(_persistent_worker_connections, weak=False)  # the solo and threads pools
+worker_process_init.connect(_persistent_worker_connections, weak=False)  # each prefork child
 
 # Every periodic job, in the order `manage.py run_jobs` runs them. Far-future work
 # lives in rows with due times; these sweeps pick it up, so a missed beat is
