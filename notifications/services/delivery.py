@@ -203,22 +203,19 @@ def _record_transient(mine, attempts: int, exc: Exception, n: Notification) -> b
     return done
 
 
-def _send_one(n: Notification, claimed_at: datetime, link_url: str | None) -> str:
-    """Send a row claimed at `claimed_at` and record the result: one UPDATE. Raises TransientSendError (the
-    row put back to pending first) unless that was its last try."""
+def _send(n: Notification, link_url: str | None) -> str:
+    """Hand the row's message to its channel; returns the provider id. Raises Transient/PermanentSendError."""
+    if n.channel == Channel.EMAIL:
+        return email.send_email(rendering.render_email(n, link_url=link_url))
+    return sms.send_sms(rendering.render_sms(n, link_url=link_url))
+
+
+def _record(n: Notification, claimed_at: datetime, provider_id: str | None, error: Exception | None) -> str:
+    """The result of a send that did not fail transiently: sent, or failed for good. One UPDATE."""
     mine = Notification.objects.filter(id=n.id, status=Status.SENDING, claimed_at=claimed_at)
     attempts = n.attempts + 1
-    try:
-        if n.channel == Channel.EMAIL:
-            provider_id = email.send_email(rendering.render_email(n, link_url=link_url))
-        else:
-            provider_id = sms.send_sms(rendering.render_sms(n, link_url=link_url))
-    except TransientSendError as exc:
-        if _record_transient(mine, attempts, exc, n):
-            return "failed"
-        raise
-    except PermanentSendError as exc:
-        mine.update(status=Status.FAILED, attempts=attempts, last_error=str(exc)[:500], updated_at=timezone.now())
+    if error is not None:
+        mine.update(status=Status.FAILED, attempts=attempts, last_error=str(error)[:500], updated_at=timezone.now())
         return "failed"
     marked = mine.update(
         status=Status.SENT, sent_at=timezone.now(), provider_message_id=provider_id[:200], attempts=attempts
@@ -228,6 +225,35 @@ def _send_one(n: Notification, claimed_at: datetime, link_url: str | None) -> st
         # may go out again, and the deterministic Message-ID shows the repeat.
         logger.warning("notification %s was reclaimed during its send", n.id)
     return "sent"
+
+
+def _send_one(n: Notification, claimed_at: datetime, link_url: str | None) -> str:
+    """Send a row claimed at `claimed_at` and record the result: one UPDATE. Raises TransientSendError (the
+    row put back to pending first) unless that was its last try."""
+    try:
+        provider_id = _send(n, link_url)
+    except TransientSendError as exc:
+        mine = Notification.objects.filter(id=n.id, status=Status.SENDING, claimed_at=claimed_at)
+        if _record_transient(mine, n.attempts + 1, exc, n):
+            return "failed"
+        raise
+    except PermanentSendError as exc:
+        return _record(n, claimed_at, None, exc)
+    return _record(n, claimed_at, provider_id, None)
+
+
+def _claim_from(rows: list[Notification], start: int, now: datetime) -> tuple[int, datetime] | None:
+    """Claim the first of rows[start:] still as it was read (the compare-and-swap on `pending`, as a one-row
+    delivery claims it); a row taken, skipped or held since is not ours and is passed over."""
+    for index in range(start, len(rows)):
+        n = rows[index]
+        claimed_at = timezone.now()
+        claimed = Notification.objects.filter(
+            id=n.id, status=Status.PENDING, due_at__lte=now, attempts=n.attempts
+        ).update(status=Status.SENDING, claimed_at=claimed_at, updated_at=claimed_at)
+        if claimed == 1:
+            return index, claimed_at
+    return None
 
 
 def _deliver_sms(notification_id, now: datetime) -> str:
@@ -303,10 +329,10 @@ def notifications_deliver_batch(*, notification_ids) -> dict:
     The due pending rows are read in one query with what the send-time rules look at, decided, given their
     links (one query and one insert for the batch), then each is claimed (the compare-and-swap on `pending`,
     as a one-row delivery claims it), sent over the process's held mail connection and recorded the moment
-    it is accepted. So at any instant a worker holds one row in `sending`: killed mid-batch it leaves that
-    row for the queueing job to give back after the claim timeout (the rows not yet claimed are simply still
-    pending), and only that row can go out twice. SMS rows go one by one through `_claim`, under their
-    patient's lock, so the caps count every other SMS of the patient.
+    it is accepted, in the transaction that claims the next. So at any instant a worker holds one row in
+    `sending`: killed mid-batch it leaves that row for the queueing job to give back after the claim timeout
+    (the rows not yet claimed are simply still pending), and only that row can go out twice. SMS rows go one
+    by one through `_claim`, under their patient's lock, so the caps count every other SMS of the patient.
 
     Queries for k email rows with nothing to skip or hold (booking confirmations, reminders, diary requests)
     and no link yet: 3 + 2k (the insert in its own atomic block), pinned in tests/notifications/test_delivery.py.
@@ -333,18 +359,29 @@ def notifications_deliver_batch(*, notification_ids) -> dict:
     decided, to_send = _decide_emails([n for n in rows if n.channel == Channel.EMAIL], now)
     outcomes.update(decided)
     link_urls = _links(to_send)
-    for position, n in enumerate(to_send):
-        claimed_at = timezone.now()
-        claimed = Notification.objects.filter(
-            id=n.id, status=Status.PENDING, due_at__lte=now, attempts=n.attempts
-        ).update(status=Status.SENDING, claimed_at=claimed_at, updated_at=claimed_at)
-        if claimed != 1:
-            continue  # taken, skipped or held since it was read: not ours (a second run is a no-op)
+    # One commit per email: a row's result and the next row's claim go in one transaction, so a worker
+    # holds one row in `sending` at a time and the database flushes its log once per message.
+    with transaction.atomic(savepoint=False):
+        claimed = _claim_from(to_send, 0, now)
+    while claimed is not None:
+        index, claimed_at = claimed
+        n = to_send[index]
         try:
-            outcomes[n.id] = _send_one(n, claimed_at, link_urls.get(n.id))
-        except TransientSendError:
-            outcomes.update(dict.fromkeys([later.id for later in to_send[position:]], RETRY))
-            break
+            provider_id, error = _send(n, link_urls.get(n.id)), None
+        except TransientSendError as exc:
+            mine = Notification.objects.filter(id=n.id, status=Status.SENDING, claimed_at=claimed_at)
+            if not _record_transient(mine, n.attempts + 1, exc, n):
+                outcomes.update(dict.fromkeys([later.id for later in to_send[index:]], RETRY))
+                break
+            outcomes[n.id] = "failed"
+            with transaction.atomic(savepoint=False):
+                claimed = _claim_from(to_send, index + 1, now)
+            continue
+        except PermanentSendError as exc:
+            provider_id, error = None, exc
+        with transaction.atomic(savepoint=False):
+            outcomes[n.id] = _record(n, claimed_at, provider_id, error)
+            claimed = _claim_from(to_send, index + 1, now)
     return {key: outcomes[row_id] for key, row_id in keys.items()}
 
 

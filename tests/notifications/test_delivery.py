@@ -8,7 +8,7 @@ from django.core import mail
 
 from notifications import services
 from notifications.models import Notification, ReminderPolicy
-from notifications.tasks import deliver
+from notifications.tasks import deliver, deliver_batch
 from scheduling.services import session_cancel, session_reschedule
 from tests.factories import PatientFactory, SessionFactory
 from tests.notifications.conftest import at, book, sms_to, summary
@@ -380,3 +380,18 @@ def test_more_due_rows_than_a_batch_all_go_out_once(now, run_jobs):
     run_jobs()  # eager: the tasks run inline, each over its batch
     assert len(mail.outbox) == len(rows)
     assert set(Notification.objects.values_list("status", flat=True)) == {S.SENT}
+
+
+def test_a_batch_refused_midway_is_retried_from_the_refused_row_and_each_goes_once(now, smtp_server, eager_retries):
+    rows = sorted(email_rows(4), key=lambda n: n.id)
+    services.notifications_deliver_batch(notification_ids=[rows[0].id])  # the first goes now
+    smtp_server.refuse_next = 2  # the second is refused twice, as a relay that is busy
+    deliver_batch.delay([str(n.id) for n in rows])
+    for n in rows:
+        n.refresh_from_db()
+    assert [n.status for n in rows] == [S.SENT] * 4
+    assert [n.attempts for n in rows] == [1, 3, 1, 1]
+    message_ids = [
+        e.original_content.split(b"Message-ID:")[1].split(b">")[0].strip() + b">" for e in smtp_server.envelopes
+    ]
+    assert sorted(message_ids) == sorted(n.message_id.encode() for n in rows)
