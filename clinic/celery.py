@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
@@ -12,10 +12,13 @@ app = Celery("cycledesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# A worker process keeps its database connection across tasks (Celery's Django fixup closes it after a task
-# only when it is older than CONN_MAX_AGE or unusable), checked before each task reuses it. The web processes'
-# setting (DB_CONN_MAX_AGE) is left alone.
+# A worker process keeps its database connection across tasks as a web process keeps it across requests:
+# Django's own rules close it before and after a task when it is older than CONN_MAX_AGE, broken, or left
+# mid-transaction, and a health check runs before a task first uses it. (Celery's Django fixup would close
+# it after every task: CELERY_DB_REUSE_MAX hands that decision to these rules.) The web processes' setting
+# (DB_CONN_MAX_AGE) is left alone.
 WORKER_DB_CONN_MAX_AGE = int(os.environ.get("WORKER_DB_CONN_MAX_AGE", "600"))
+app.conf.update(CELERY_DB_REUSE_MAX=2**31)
 
 
 def _persistent_worker_connections(**kwargs) -> None:
@@ -26,8 +29,18 @@ def _persistent_worker_connections(**kwargs) -> None:
         connection.settings_dict["CONN_HEALTH_CHECKS"] = True
 
 
+def _close_old_connections(task=None, **kwargs) -> None:
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # inline (tests, eager mode): the caller's connection and transaction are not the task's
+    from django.db import close_old_connections  # as above
+
+    close_old_connections()
+
+
 worker_init.connect(_persistent_worker_connections, weak=False)  # the solo and threads pools
 worker_process_init.connect(_persistent_worker_connections, weak=False)  # each prefork child
+task_prerun.connect(_close_old_connections, weak=False)
+task_postrun.connect(_close_old_connections, weak=False)
 
 # Every periodic job, in the order `manage.py run_jobs` runs them. Far-future work
 # lives in rows with due times; these sweeps pick it up, so a missed beat is
