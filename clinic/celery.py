@@ -5,6 +5,7 @@ import os
 
 from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
@@ -40,6 +41,36 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.broker_connection_timeout = 1.0
 app.conf.task_publish_retry_policy = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 app.autodiscover_tasks()
+
+# A worker process keeps its database connection across tasks as a web process keeps it across requests:
+# Django's own rules close it before and after a task when it is older than CONN_MAX_AGE, broken, or left
+# mid-transaction, and a health check runs before a task first uses it. (Celery's Django fixup would close
+# it after every task: CELERY_DB_REUSE_MAX hands that decision to these rules.) The web processes' setting
+# (DB_CONN_MAX_AGE) is left alone.
+WORKER_DB_CONN_MAX_AGE = int(os.environ.get("WORKER_DB_CONN_MAX_AGE", "600"))
+app.conf.update(CELERY_DB_REUSE_MAX=2**31)
+
+
+def _persistent_worker_connections(**kwargs) -> None:
+    from django.db import connections  # Django is set up by the time a worker (process) starts
+
+    for connection in connections.all(initialized_only=False):
+        connection.settings_dict["CONN_MAX_AGE"] = WORKER_DB_CONN_MAX_AGE
+        connection.settings_dict["CONN_HEALTH_CHECKS"] = True
+
+
+def _close_old_connections(task=None, **kwargs) -> None:
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # inline (tests, eager mode): the caller's connection and transaction are not the task's
+    from django.db import close_old_connections  # as above
+
+    close_old_connections()
+
+
+worker_init.connect(_persistent_worker_connections, weak=False)  # the solo and threads pools
+worker_process_init.connect(_persistent_worker_connections, weak=False)  # each prefork child
+task_prerun.connect(_close_old_connections, weak=False)
+task_postrun.connect(_close_old_connections, weak=False)
 
 # Every periodic job, in the order `manage.py run_jobs` runs them. Far-future work
 # lives in rows with due times; these sweeps pick it up, so a missed beat is

@@ -4,14 +4,18 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from clinic.celery import app as celery_app
 from clinic.timezones import local_date
 from cycles import tasks
 from cycles.models import ReviewFlag
+from notifications.models import Notification
+from notifications.tasks import deliver
 from scheduling.models import Session
 from tests.cycle import NEW_YORK, clinic, no_benefit_course, treated_course
+from tests.factories import PatientFactory
 from tests.workers import running_worker, wait_for
 
 
@@ -87,3 +91,36 @@ def test_two_workers_running_every_sweep_twice_at_once_book_and_flag_each_course
         "overdue",
         "overdue",
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_keeps_its_database_connection_across_tasks(tmp_path):
+    """Celery's Django fixup would close it after every task; the worker keeps it (clinic/celery.py)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("pg_stat_activity tells which backends a worker holds")
+    patients = [PatientFactory(time_zone="Etc/GMT") for _ in range(3)]
+    rows = [
+        Notification.objects.create(
+            patient=p, purpose="diary_request", channel="email", due_at=timezone.now(), dedupe_key=f"conn:{i}"
+        )
+        for i, p in enumerate(patients)
+    ]
+
+    def worker_backends() -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return {pid for (pid,) in cursor.fetchall()}
+
+    env = {"EMAIL_BACKEND": "file", "EMAIL_FILE_PATH": str(tmp_path)}
+    seen = []
+    with running_worker(extra_env=env, concurrency=1) as worker:
+        for row in rows:
+            task_id = deliver.apply_async((str(row.id),), queue=worker.queue).id
+            assert wait_for(lambda t=task_id: any(f"[{t}] succeeded" in line for line in worker.output), timeout=60)
+            seen.append(worker_backends())
+    assert Notification.objects.filter(status="sent").count() == 3
+    assert len(seen[0]) == 1, seen  # the connection outlives the task that opened it...
+    assert seen[0] == seen[1] == seen[2]  # ...and the next tasks use it

@@ -6,6 +6,7 @@ from notifications.services.delivery import (
     VerdictAction,
     deliver_due,
     notification_deliver,
+    notifications_deliver_batch,
     send_time_verdict,
 )
 from notifications.services.inbound import START_WORDS, STOP_WORDS, inbound_sms_receive, keyword_action
@@ -33,6 +34,7 @@ __all__ = [
     "inbound_sms_receive",
     "keyword_action",
     "notification_deliver",
+    "notifications_deliver_batch",
     "notifications_queue",
     "preferred_channel",
     "reminder_rows",

@@ -96,11 +96,11 @@ def insert(rows: list[Notification]) -> None:
 
 
 def enqueue_on_commit(ids: list[UUID]) -> None:
-    """One delivery task per row, sent after commit (by name: the tasks module imports the services)."""
+    """The rows' delivery tasks (a task per batch of rows), sent after commit."""
     if ids:
-        from notifications.tasks import deliver  # tasks.py imports this package for its task bodies
+        from notifications.tasks import enqueue  # tasks.py imports this package for its task bodies
 
-        transaction.on_commit(lambda: [deliver.delay(str(i)) for i in ids])
+        transaction.on_commit(lambda: enqueue(ids))
 
 
 def session_changed(*, session: Session, event: SessionEvent, undoable: bool = False) -> None:

@@ -7,8 +7,8 @@ import time_machine
 from django.core import mail
 
 from notifications import services
-from notifications.models import Notification
-from notifications.tasks import deliver
+from notifications.models import Notification, ReminderPolicy
+from notifications.tasks import deliver, deliver_batch
 from scheduling.services import session_cancel, session_reschedule
 from tests.factories import PatientFactory, SessionFactory
 from tests.notifications.conftest import at, book, sms_to, summary
@@ -325,3 +325,73 @@ def test_a_message_refused_every_time_is_marked_failed_after_the_last_retry(now,
     row.refresh_from_db()
     assert (row.status, row.attempts, smtp_server.envelopes) == (S.FAILED, services.MAX_ATTEMPTS, [])
     assert "451" in row.last_error
+
+
+# --- batches ---------------------------------------------------------------------------------------------
+
+
+def email_rows(count: int, *, due_at=datetime(2027, 3, 1, 11, tzinfo=UTC), tag="batch") -> list[Notification]:
+    patients = [PatientFactory(time_zone="Europe/London") for _ in range(count)]
+    return [make_row(p, due_at=due_at, channel="email", key=f"{tag}:{i}") for i, p in enumerate(patients)]
+
+
+@pytest.mark.parametrize("count", [1, 5, 20])
+def test_a_batch_costs_five_queries_and_two_per_email(now, count, django_assert_num_queries):
+    rows = email_rows(count)
+    ReminderPolicy.current()  # the process's cached policy, as a worker has it after its first task
+    with django_assert_num_queries(5 + 2 * count):
+        # 1. the due pending rows among the ids, with their patients, sessions, locations and courses
+        # 2. the batch's existing patient links
+        # 3. SAVEPOINT (the atomic block around the insert; outside a test's transaction it is BEGIN/COMMIT
+        #    on the connection, which is not a query)
+        # 4. one insert of the missing links
+        # 5. RELEASE SAVEPOINT
+        # per row: 6. its claim (compare-and-swap pending → sending), 7. its result (sending → sent)
+        outcomes = services.notifications_deliver_batch(notification_ids=[str(n.id) for n in rows])
+    assert outcomes == {str(n.id): "sent" for n in rows}
+    assert len(mail.outbox) == count
+    assert {m.extra_headers["Message-ID"] for m in mail.outbox} == {n.message_id for n in rows}
+
+
+def test_a_batch_delivered_twice_sends_each_row_once_and_skips_what_the_rules_skip(now, patient):
+    rows = email_rows(3)
+    declined = PatientFactory(email_opt_in=False)
+    skipped = make_row(declined, due_at=datetime(2027, 3, 1, 11, tzinfo=UTC), channel="email", key="no-consent")
+    later = make_row(patient, due_at=datetime(2027, 3, 1, 13, tzinfo=UTC), channel="email", key="later")
+    sms_row = make_row(patient, due_at=datetime(2027, 3, 1, 11, tzinfo=UTC), channel="sms", key="sms")
+    ids = [n.id for n in [*rows, skipped, later, sms_row]]
+
+    first = services.notifications_deliver_batch(notification_ids=ids)
+    second = services.notifications_deliver_batch(notification_ids=ids)
+
+    assert first == {
+        **{n.id: "sent" for n in rows},
+        skipped.id: "skip:no_consent",
+        later.id: "not_claimed",
+        sms_row.id: "sent",
+    }
+    assert set(second.values()) == {"not_claimed"}
+    assert len(mail.outbox) == 3 and len(sms_to(patient.phone)) == 1
+    assert Notification.objects.get(id=skipped.id).status == S.SKIPPED
+
+
+def test_more_due_rows_than_a_batch_all_go_out_once(now, run_jobs):
+    rows = email_rows(services.delivery.BATCH + 3)
+    run_jobs()  # eager: the tasks run inline, each over its batch
+    assert len(mail.outbox) == len(rows)
+    assert set(Notification.objects.values_list("status", flat=True)) == {S.SENT}
+
+
+def test_a_batch_refused_midway_is_retried_from_the_refused_row_and_each_goes_once(now, smtp_server, eager_retries):
+    rows = sorted(email_rows(4), key=lambda n: n.id)
+    services.notifications_deliver_batch(notification_ids=[rows[0].id])  # the first goes now
+    smtp_server.refuse_next = 2  # the second is refused twice, as a relay that is busy
+    deliver_batch.delay([str(n.id) for n in rows])
+    for n in rows:
+        n.refresh_from_db()
+    assert [n.status for n in rows] == [S.SENT] * 4
+    assert [n.attempts for n in rows] == [1, 3, 1, 1]
+    message_ids = [
+        e.original_content.split(b"Message-ID:")[1].split(b">")[0].strip() + b">" for e in smtp_server.envelopes
+    ]
+    assert sorted(message_ids) == sorted(n.message_id.encode() for n in rows)
