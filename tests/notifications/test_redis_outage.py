@@ -23,6 +23,7 @@ from email import policy as email_policy
 
 import pytest
 from django.utils import timezone
+from kombu import pools as kombu_pools
 
 from clinic.celery import app as celery_app
 from notifications import services
@@ -82,10 +83,13 @@ def redis_server():
 
 
 def _forget_broker_connections() -> None:
+    """Drop this process's connections to the broker. kombu keeps producer pools in a registry of its own
+    (kombu.pools): closing the app's pool alone left a closed one there for the next test that sends."""
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    kombu_pools.reset()
 
 
 @contextmanager
