@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +65,7 @@ def child_build(args) -> dict:
     _django(args.database, args.broker)
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     from bench.generate import build_clinic
 
@@ -73,6 +75,11 @@ def child_build(args) -> dict:
         patients=args.size, scenario=args.scenario, outbox=args.scenario == "normal", diary_exclusion=False
     )
     seconds = time.perf_counter() - started
+    if args.scenario == "normal":
+        # Yesterday's review sweep: on a normal day the flags of earlier days are there already.
+        from cycles.review import responses_sweep
+
+        responses_sweep(now=timezone.now() - timedelta(days=1))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # the statistics autovacuum would gather soon after a bulk load
     clinic.pop("locations")
@@ -175,6 +182,9 @@ def drive(args) -> dict:
                         os.makedirs(broker)
                         print(f"# {scenario} {size} {job}: {runs[-1]}", file=sys.stderr, flush=True)
                     results[(scenario, size, job)] = runs
+                    if args.markdown:  # what is measured so far, should a later size not finish
+                        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+                        args.markdown.write_text(markdown(results, args) + "\n")
                 _drop(template)
     finally:
         for name in made:
@@ -210,6 +220,8 @@ def markdown(results: dict, args) -> str:
             "|---:|---|---:|---:|---:|---:|---|",
         ]
         for size in args.patients:
+            if (scenario, size, "build") not in results:
+                continue
             build = results[(scenario, size, "build")][0]
             lines.append(
                 f"| {size:,} | build (generate.py: {build['sessions']:,} sessions, {build['diary_entries']:,} diary "
@@ -217,7 +229,9 @@ def markdown(results: dict, args) -> str:
                 f"{build['peak_rss_mb']:.0f} | – |"
             )
             for job in JOBS[scenario]:
-                runs = results[(scenario, size, job)]
+                runs = results.get((scenario, size, job))
+                if not runs:
+                    continue
                 done = ", ".join(f"{k} {v:,}" for k, v in runs[0]["done"].items() if v)
                 chunks = runs[0]["chunks"]
                 lines.append(

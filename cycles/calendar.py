@@ -57,9 +57,15 @@ class PlannerCalendar:
         _, last = day_bounds(days[1], self.tz)
         nearest = []  # per clinician, the accepted free slots just before and just after the target
         for cid, hours in self.calendar.hours.items():
+            window = [h for h in hours if first <= h[0] < last]
+            if not window:
+                continue
+            low, high = min(h[0] for h in window), max(h[1] for h in window)
             free = slots.free_slots(
-                hours=[h for h in hours if first <= h[0] < last],
-                busy=self.calendar.blocked(cid, patient_id),
+                hours=window,
+                # Only what overlaps the window's hours: the batch's calendar spans every course's window, and
+                # sorting all of it again for each course was most of a planner chunk's time.
+                busy=[b for b in self.calendar.blocked(cid, patient_id) if b[0] < high and low < b[1]],
                 length=length,
             )  # sorted by start, in UTC
             free = [Slot(cid, self.location_id, *f) for f in free[bisect_left(free, (now,)) :]]
