@@ -298,15 +298,18 @@ def medication_overuse(periods: Sequence[DiaryPeriod], *, threshold_days: int, m
         return Overuse(None, 0, threshold_days)
     last = max(p.end for p in periods)
     first = last - timedelta(days=OVERUSE_WINDOW_DAYS - 1)
-    diary_days, acute = 0, Fraction(0)
+    diary_days = 0
+    weighted: dict[int, int] = {}  # period length -> acute days × overlap (exact in integers, as rate_over)
     for period in periods:
         overlap = (min(period.end, last) - max(period.start, first)).days + 1
         if overlap > 0:
             diary_days += overlap
-            acute += period.acute_medication_days * Fraction(overlap, period.days)
+            weighted[period.days] = weighted.get(period.days, 0) + period.acute_medication_days * overlap
     if diary_days < min_diary_days:
         return Overuse(None, diary_days, threshold_days)
-    return Overuse(round(float(acute / diary_days * DAYS_PER_RATE), 1), diary_days, threshold_days)
+    common = math.lcm(*weighted)
+    acute = sum(a * (common // days) for days, a in weighted.items())
+    return Overuse(round(float(Fraction(acute * DAYS_PER_RATE, common * diary_days)), 1), diary_days, threshold_days)
 
 
 @dataclass(frozen=True)
