@@ -19,6 +19,7 @@ must follow the window, not the table.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -255,6 +256,7 @@ def markdown(result: dict, args) -> str:
     ]
     for row in result["explain"]:
         cond = "; ".join(c for c in row["index_cond"] if c).replace("|", "\\|")
+        cond = re.sub(r"'\{[0-9a-f,-]+\}'", lambda m: f"'{{{m.group(0).count(',') + 1} ids}}'", cond)
         lines.append(
             f"| {row['days']} days | {', '.join(row['nodes'])} | `{cond}` | {row['rows']:,} | {row['buffers']:,} | "
             f"{row['ms']:.1f} |"
