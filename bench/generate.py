@@ -16,8 +16,12 @@ Two days to measure:
   course's window is open at once (the worst day the planner can meet, after an
   import);
 - `normal`: the last treatments spread over the past 12 weeks and the next one of
-  each already booked 84 days on, except for those treated on the last weekday:
-  the planner's ordinary day (about 1/60 of the courses, one weekday's worth).
+  each already booked 84 days on, except for 1 course in `DUE_EVERY` (84): the
+  planner's ordinary day, the courses falling due that day. With `outbox=True`
+  the outbox is in its steady state too: each booked session has its reminders
+  (sent once due, pending after; those that fell due in the last day are pending
+  and not yet enqueued, the queue job's work of the day), and each patient had a
+  diary request within the last 28 days, except 1 in 28 (whose turn is today).
 
 Rows are written a chunk of patients at a time and dropped, so memory stays flat
 whatever the size; on PostgreSQL, COPY writes them (psycopg's `cursor.copy`).
@@ -26,6 +30,7 @@ whatever the size; on PostgreSQL, COPY writes them (psycopg's `cursor.copy`).
 import math
 import random
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
@@ -36,6 +41,8 @@ from psycopg.types.json import Jsonb
 
 from clinic.timezones import local_datetime
 from cycles.models import Course, Protocol, TreatmentRecord
+from notifications.models import Notification, ReminderPolicy
+from notifications.services.outbox import key, stamp
 from patients.models import DiaryEntry, Patient
 from scheduling.models import Clinician, Location, Session, TimeOff, WorkingHours
 
@@ -44,6 +51,8 @@ ZONES = ("America/New_York", "Europe/London", "America/Los_Angeles", "America/Ch
 OPENS, CLOSES = time(8), time(18)
 SLOTS_PER_DAY = 20
 INTERVAL = timedelta(days=84)
+DUE_EVERY = 84  # on a normal day, one course in 84 falls due (a 12-week cycle, one day's worth)
+DIARY_EVERY = 28
 
 
 def _weekdays_back(anchor: date, count: int) -> list[date]:
@@ -65,8 +74,11 @@ class _Writer:
         if connection.vendor != "postgresql":
             model.objects.bulk_create((model(**row) for row in rows), batch_size=500)
             return
-        columns = list(rows[0])
         fields = {f.attname: f for f in model._meta.concrete_fields}
+        # Columns the rows leave out take the model's default (COPY knows no Django defaults).
+        defaults = {name: f.get_default() for name, f in fields.items() if name not in rows[0]}
+        columns = [*rows[0], *defaults]
+        rows = ({**row, **defaults} for row in rows) if defaults else rows
         json_columns = {c for c in columns if isinstance(fields[c], JSONField)}
         names = ", ".join(connection.ops.quote_name(fields[c].column) for c in columns)
         with connection.cursor() as cursor, cursor.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN") as copy:
@@ -77,23 +89,10 @@ class _Writer:
 def clinic_size(patients: int, *, clinicians_per_location: int = 8, scenario: str = "backfill") -> tuple[int, int]:
     """(locations, clinicians) for the patients: a back-fill packs the last treatments into 40 weekdays
     (so every window is open on the day measured), a normal day spreads them over the 60 weekdays of 12 weeks."""
-    weekdays = 40 if scenario == "backfill" else 58
+    weekdays = 40 if scenario == "backfill" else 60
     clinicians = max(clinicians_per_location * 2, math.ceil(patients / (SLOTS_PER_DAY * weekdays)))
     locations = math.ceil(clinicians / clinicians_per_location)
     return locations, locations * clinicians_per_location
-
-
-def _spread_places(patients: int, clinicians: int, per_day: int, now: datetime) -> list[tuple[int, date, int]]:
-    """(clinician index, day, slot of the day) of each patient's last treatment, spread over the 12 weeks
-    before yesterday, as in a clinic in its steady state: each weekday about as many patients."""
-    days = _weekdays_back(now.date() - timedelta(days=1), 59)  # 84 days hold 60 weekdays
-    places = []
-    for i in range(patients):
-        order = i // len(days)
-        if order >= clinicians * per_day:
-            raise ValueError(f"{patients} patients do not fit one 12-week cycle of {clinicians} clinicians")
-        places.append((order % clinicians, days[i % len(days)], order // clinicians))
-    return places
 
 
 @transaction.atomic
@@ -105,9 +104,15 @@ def build_clinic(
     scenario: str = "backfill",
     history_cycles: int = 3,
     spread_over_cycle: bool = False,
+    outbox: bool = False,
+    diary_exclusion: bool = True,
 ) -> dict:
     """The synthetic clinic (module docstring). `spread_over_cycle` is the `normal` day's spread of last
-    treatments over the 12 weeks before yesterday (a clinic in its steady state, the slot-offer simulation's)."""
+    treatments over the 12 weeks before yesterday (a clinic in its steady state, the slot-offer simulation's).
+    `outbox`: the outbox's steady state (module docstring). `diary_exclusion=False` leaves the diary's
+    no-overlap constraint off on PostgreSQL (for a benchmark of jobs that write no diary entry): its GiST index
+    leads with the period, so each row's check reads every overlapping period of every patient and adding it
+    back over 20,000 patients takes minutes, growing with the square of the patients."""
     if spread_over_cycle:
         scenario = "normal"
     if scenario not in ("backfill", "normal"):
@@ -142,15 +147,18 @@ def build_clinic(
     if scenario == "backfill":
         days = _weekdays_back(today - timedelta(days=60), 40)
     else:
-        days = _weekdays_back(today - timedelta(days=1), 58)
+        days = _weekdays_back(today - timedelta(days=1), 60)  # the 12 weeks before today
     capacity = len(days) * SLOTS_PER_DAY * len(clinicians)
     if patients > capacity:
         raise ValueError(f"{patients} patients do not fit {len(days)} weekdays of {len(clinicians)} clinicians")
 
-    counts = {"sessions": 0, "booked": 0, "diary_entries": 0}
-    for first in range(0, patients, CHUNK):
-        _write_chunk(
-            range(first, min(first + CHUNK, patients)),
+    counts = {"sessions": 0, "booked": 0, "diary_entries": 0, "notifications": 0}
+    offsets = ReminderPolicy.current().offsets() if outbox else []
+    with _exclusions_rebuilt_after(
+        Session, DiaryEntry, restore=(Session, DiaryEntry) if diary_exclusion else (Session,)
+    ):
+        _write_chunks(
+            patients,
             rng=rng,
             protocol=protocol,
             clinicians=clinicians,
@@ -162,20 +170,54 @@ def build_clinic(
             injector_user=injector_user,
             writer=writer,
             counts=counts,
+            offsets=offsets,
+            outbox=outbox,
         )
     return {"patients": patients, "clinicians": len(clinicians), "locations": locations, **counts}
 
 
+@contextmanager
+def _exclusions_rebuilt_after(*models, restore):
+    """On PostgreSQL, the tables' exclusion constraints (no overlapping sessions, diary periods) are dropped
+    for the load and added back after it, the same definitions: a GiST index built once over the rows is many
+    times faster than one grown a row at a time, and adding the constraint back checks every row again."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    tables = [model._meta.db_table for model in models]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE contype = 'x' AND conrelid::regclass::text = ANY(%s)",
+            [tables],
+        )
+        exclusions = cursor.fetchall()
+        for table, name, _ in exclusions:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred foreign key checks first: ALTER waits for none
+        for table, name, definition in exclusions:
+            if table in {model._meta.db_table for model in restore}:
+                cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def _write_chunks(patients: int, **options) -> None:
+    for first in range(0, patients, CHUNK):
+        _write_chunk(range(first, min(first + CHUNK, patients)), **options)
+
+
 def _write_chunk(indexes, *, rng, protocol, clinicians, days, length, today, scenario, history_cycles, injector_user,
-                 writer, counts) -> None:  # fmt: skip
-    patient_rows, course_rows, sessions, records, diary = [], [], [], [], []
+                 writer, counts, offsets, outbox) -> None:  # fmt: skip
+    patient_rows, course_rows, sessions, records, diary, notifications = [], [], [], [], [], []
     now = timezone.now()
     for i in indexes:
-        # Patient i sits on one slot of one weekday of one clinician: never two patients on one slot.
+        # Patient i sits on one slot of one weekday of one clinician: never two patients on one slot. The days
+        # fill evenly (each weekday about as many last treatments), the slots of a day one after another.
         clinician, location = clinicians[i % len(clinicians)]
         k = i // len(clinicians)
-        last_day = days[k // SLOTS_PER_DAY]
-        at = (datetime.combine(date.min, OPENS) + length * (k % SLOTS_PER_DAY)).time()
+        last_day = days[k % len(days)]
+        at = (datetime.combine(date.min, OPENS) + length * (k // len(days))).time()
         patient = {
             "id": uuid.UUID(int=rng.getrandbits(128), version=4),
             "mrn": f"BENCH{i:07d}",
@@ -224,12 +266,16 @@ def _write_chunk(indexes, *, rng, protocol, clinicians, days, length, today, sce
                     "created_at": start,
                 }
             )
-        if scenario == "normal" and last_day != days[0]:
+        if scenario == "normal" and i % DUE_EVERY != 0:
             start = local_datetime(last_day + INTERVAL, at, location.zone).astimezone(UTC)
             booked = _session(rng, patient, course, clinician, location, start, length, Session.Status.BOOKED)
             booked["auto_booked"] = True
             sessions.append(booked)
             counts["booked"] += 1
+            notifications += [_reminder(rng, booked, channel, days_before, now) for channel, days_before in offsets]
+        if outbox and i % DIARY_EVERY != 0:
+            sent = now - timedelta(days=i % DIARY_EVERY, hours=1)
+            notifications.append(_diary_request(rng, patient, sent))
         first_treated = last_day - INTERVAL * (history_cycles - 1)
         baseline = rng.randint(15, 24)
         day = first_treated - timedelta(days=90)
@@ -257,6 +303,8 @@ def _write_chunk(indexes, *, rng, protocol, clinicians, days, length, today, sce
     writer.write(Session, sessions)
     writer.write(TreatmentRecord, records)
     writer.write(DiaryEntry, diary)
+    writer.write(Notification, notifications)
+    counts["notifications"] += len(notifications)
     counts["sessions"] += len(sessions)
     counts["diary_entries"] += len(diary)
 
@@ -287,3 +335,66 @@ def _session(rng, patient, course, clinician, location, start, length, status) -
         "completed_at": None,
         "cancelled_at": None,
     }
+
+
+def _notification(rng, **row) -> dict:
+    return {
+        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+        "session_id": None,
+        "course_id": None,
+        "offset_days": 0,
+        "session_start": None,
+        "status": Notification.Status.PENDING,
+        "skip_reason": "",
+        "attempts": 0,
+        "claimed_at": None,
+        "enqueued_at": None,
+        "sent_at": None,
+        "provider_message_id": "",
+        "last_error": "",
+        **row,
+    }
+
+
+def _reminder(rng, session: dict, channel: str, days_before: int, now: datetime) -> dict:
+    """A booked session's reminder as the outbox made it at booking: sent if it fell due before the last
+    day, pending and not yet enqueued if within it (the day's work of the queue job), pending after."""
+    due_at = session["start"] - timedelta(days=days_before)
+    sent = due_at < now - timedelta(days=1)
+    booked_at = session["start"] - INTERVAL
+    return _notification(
+        rng,
+        patient_id=session["patient_id"],
+        session_id=session["id"],
+        course_id=session["course_id"],
+        purpose=Notification.Purpose.REMINDER,
+        channel=channel,
+        offset_days=days_before,
+        session_start=session["start"],
+        due_at=due_at,
+        dedupe_key=key(session["id"], Notification.Purpose.REMINDER, days_before, channel, stamp(session["start"])),
+        status=Notification.Status.SENT if sent else Notification.Status.PENDING,
+        attempts=1 if sent else 0,
+        enqueued_at=due_at if sent else None,
+        sent_at=due_at if sent else None,
+        created_at=booked_at,
+        updated_at=due_at if sent else booked_at,
+    )
+
+
+def _diary_request(rng, patient: dict, sent: datetime) -> dict:
+    channel = Notification.Channel.EMAIL
+    return _notification(
+        rng,
+        patient_id=patient["id"],
+        purpose=Notification.Purpose.DIARY_REQUEST,
+        channel=channel,
+        due_at=sent,
+        dedupe_key=key(Notification.Purpose.DIARY_REQUEST, patient["id"], sent.date().isoformat(), channel),
+        status=Notification.Status.SENT,
+        attempts=1,
+        enqueued_at=sent,
+        sent_at=sent,
+        created_at=sent,
+        updated_at=sent,
+    )

@@ -7,9 +7,9 @@ they accept, the same clinician's first. Placing a session makes its clinician a
 patient busy for the rest of the batch.
 """
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,10 @@ class PlannerCalendar:
     location_id: object
     tz: ZoneInfo
     calendar: Calendar
+    # Clinician id -> (how many of calendar.busy[cid] are in, their starts sorted, the intervals in that order,
+    # the longest): each course's search reads the sessions near its window by bisection. The busy lists only
+    # grow (`Calendar.take`, shared with the batch's other locations), so new entries are merged in as they come.
+    _sorted: dict = field(default_factory=dict, repr=False)
 
     def place(
         self,
@@ -57,9 +61,15 @@ class PlannerCalendar:
         _, last = day_bounds(days[1], self.tz)
         nearest = []  # per clinician, the accepted free slots just before and just after the target
         for cid, hours in self.calendar.hours.items():
+            window = [h for h in hours if first <= h[0] < last]
+            if not window:
+                continue
+            low, high = min(h[0] for h in window), max(h[1] for h in window)
             free = slots.free_slots(
-                hours=[h for h in hours if first <= h[0] < last],
-                busy=self.calendar.blocked(cid, patient_id),
+                hours=window,
+                # Only what overlaps the window's hours: the batch's calendar spans every course's window, and
+                # sorting all of it again for each course was most of a planner chunk's time.
+                busy=self._blocked_near(cid, patient_id, low, high),
                 length=length,
             )  # sorted by start, in UTC
             free = [Slot(cid, self.location_id, *f) for f in free[bisect_left(free, (now,)) :]]
@@ -70,6 +80,20 @@ class PlannerCalendar:
         if not nearest:
             return None
         return self._take(min(nearest, key=slot_preference(target=start, clinician_id=clinician_id)), patient_id)
+
+    def _blocked_near(self, cid, patient_id, low: datetime, high: datetime) -> list:
+        """`Calendar.blocked(cid, patient_id)`, only what overlaps [low, high)."""
+        busy = self.calendar.busy.get(cid, [])
+        seen, starts, intervals, longest = self._sorted.get(cid, (0, [], [], timedelta(0)))
+        for interval in busy[seen:]:
+            at = bisect_right(starts, interval[0])
+            starts.insert(at, interval[0])
+            intervals.insert(at, interval)
+            longest = max(longest, interval[1] - interval[0])
+        self._sorted[cid] = (len(busy), starts, intervals, longest)
+        near = intervals[bisect_left(starts, low - longest) : bisect_left(starts, high)]
+        others = [*self.calendar.time_off.get(cid, ()), *self.calendar.patient_busy.get(patient_id, ())]
+        return [b for b in near if low < b[1]] + [b for b in others if b[0] < high and low < b[1]]
 
     def _take(self, slot: Slot, patient_id) -> Slot:
         self.calendar.take(slot.start, slot.end, clinician_id=slot.clinician_id, patient_id=patient_id)

@@ -25,6 +25,7 @@ only then. Rates are rounded to one decimal before the reduction is computed, so
 what the API shows is what was compared with the threshold.
 """
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -119,25 +120,28 @@ class ResponseHistory:
 
 def rate_over(periods: Iterable[DiaryPeriod], first: date, last: date) -> Rate:
     """Rate over the window [first, last], each period weighted by its days inside it."""
-    # Exact fractions: the sum, hence the rounded rate, cannot depend on the order
-    # in which the periods were recorded.
+    # Exact: the sum, hence the rounded rate, cannot depend on the order in which the periods were
+    # recorded. In integers over the periods' common length (a Fraction per period made the daily review
+    # sweep spend most of its time here); one Fraction at the end, the same value.
     diary_days = 0
-    headache = Fraction(0)
-    migraine = Fraction(0)
+    weighted: dict[int, list[int]] = {}  # period length -> [headache days × overlap, migraine days × overlap]
     for period in periods:
         overlap = (min(period.end, last) - max(period.start, first)).days + 1
         if overlap <= 0:
             continue
-        share = Fraction(overlap, period.days)
+        sums = weighted.setdefault(period.days, [0, 0])
+        sums[0] += period.headache_days * overlap
+        sums[1] += period.migraine_days * overlap
         diary_days += overlap
-        headache += period.headache_days * share
-        migraine += period.migraine_days * share
     if diary_days == 0:
         return Rate(0, None, None)
+    common = math.lcm(*weighted)
+    headache = sum(h * (common // days) for days, (h, _) in weighted.items())
+    migraine = sum(m * (common // days) for days, (_, m) in weighted.items())
     return Rate(
         diary_days=diary_days,
-        headache_days_per_28=round(float(headache / diary_days * DAYS_PER_RATE), 1),
-        migraine_days_per_28=round(float(migraine / diary_days * DAYS_PER_RATE), 1),
+        headache_days_per_28=round(float(Fraction(headache * DAYS_PER_RATE, common * diary_days)), 1),
+        migraine_days_per_28=round(float(Fraction(migraine * DAYS_PER_RATE, common * diary_days)), 1),
     )
 
 
@@ -294,15 +298,18 @@ def medication_overuse(periods: Sequence[DiaryPeriod], *, threshold_days: int, m
         return Overuse(None, 0, threshold_days)
     last = max(p.end for p in periods)
     first = last - timedelta(days=OVERUSE_WINDOW_DAYS - 1)
-    diary_days, acute = 0, Fraction(0)
+    diary_days = 0
+    weighted: dict[int, int] = {}  # period length -> acute days × overlap (exact in integers, as rate_over)
     for period in periods:
         overlap = (min(period.end, last) - max(period.start, first)).days + 1
         if overlap > 0:
             diary_days += overlap
-            acute += period.acute_medication_days * Fraction(overlap, period.days)
+            weighted[period.days] = weighted.get(period.days, 0) + period.acute_medication_days * overlap
     if diary_days < min_diary_days:
         return Overuse(None, diary_days, threshold_days)
-    return Overuse(round(float(acute / diary_days * DAYS_PER_RATE), 1), diary_days, threshold_days)
+    common = math.lcm(*weighted)
+    acute = sum(a * (common // days) for days, a in weighted.items())
+    return Overuse(round(float(Fraction(acute * DAYS_PER_RATE, common * diary_days)), 1), diary_days, threshold_days)
 
 
 @dataclass(frozen=True)

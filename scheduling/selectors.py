@@ -89,11 +89,15 @@ def availability(*, location_ids, start: datetime, end: datetime, clinician=None
     if clinician is not None:
         hours_rows = hours_rows.filter(clinician=clinician)
     hours: dict = {}
+    clinician_ids = set()
     for location_id, cid, weekday, start_time, end_time in hours_rows.values_list(
         "location_id", "clinician_id", "weekday", "start_time", "end_time"
     ):
         hours.setdefault(location_id, []).append(slots.HoursRule(cid, weekday, start_time, end_time))
-    clinician_ids = [clinician.pk] if clinician is not None else hours_rows.values("clinician_id")
+        clinician_ids.add(cid)
+    # The ids as values, not a subquery: PostgreSQL then reads each clinician's sessions in the window from the
+    # (clinician, start) index; with a subquery it may read every location's sessions in the window instead.
+    clinician_ids = [clinician.pk] if clinician is not None else sorted(clinician_ids, key=str)
     time_off: dict = {}
     for cid, busy_start, busy_end in TimeOff.objects.filter(
         clinician_id__in=clinician_ids, start__lt=end, end__gt=start
@@ -249,11 +253,14 @@ def free_slots_at(
     )
 
     out: list[slots.Slot] = []
+    names: dict = {}  # each id's text once, for the order (not once per slot: thousands of slots)
     for loc in locations:
+        names[loc.id] = str(loc.id)
         calendar = free.calendar(location=loc, start_date=start_date, end_date=end_date)
         for cid, hours in calendar.hours.items():
+            names[cid] = str(cid)
             for start, end in slots.free_slots(hours=hours, busy=calendar.blocked(cid), length=length):
                 if start >= now:
                     out.append(slots.Slot(cid, loc.id, start, end))
-    out.sort(key=lambda s: (s.start, str(s.clinician_id), str(s.location_id)))
+    out.sort(key=lambda s: (s.start, names[s.clinician_id], names[s.location_id]))
     return out

@@ -65,7 +65,9 @@ def _queue_reminders(now: datetime, policy: ReminderPolicy, result: QueueResult)
     )
     last = None
     while True:
-        page = sessions if last is None else sessions.filter(Q(start__gt=last[0]) | Q(start=last[0], id__gt=last[1]))
+        page = sessions
+        if last is not None:  # start >= the last one's bounds the (status, start) index; the OR settles ties
+            page = sessions.filter(start__gte=last[0]).filter(Q(start__gt=last[0]) | Q(id__gt=last[1]))
         chunk = list(page[:CHUNK])
         rows = [row for s in chunk for row in reminder_rows(session=s, policy=policy, booked_at=s.created_at)]
         insert(rows)
@@ -162,22 +164,29 @@ def _enqueue_due(now: datetime, result: QueueResult) -> None:
     queue from filling with repeats.
     """
     stale = now - claim_timeout()
+    # Walked in the order of the (status, due_at) index, a chunk after the last one's (due_at, id): each
+    # chunk reads its own rows. (Ordered by id, every chunk sorted every due pending row again: quadratic.)
     due = (
         Notification.objects.filter(status=Status.PENDING, due_at__lte=now)
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
-        .order_by("id")
-        .values_list("id", flat=True)
+        .order_by("due_at", "id")
+        .values_list("due_at", "id")
     )
-    last_id = None
+    last = None
     while True:
-        ids = list((due if last_id is None else due.filter(id__gt=last_id))[:CHUNK])
+        page = due
+        if last is not None:
+            # due_at >= the last one's is the index's bound; the OR only settles ties.
+            page = due.filter(due_at__gte=last[0]).filter(Q(due_at__gt=last[0]) | Q(id__gt=last[1]))
+        rows = list(page[:CHUNK])
+        ids = [row_id for _, row_id in rows]
         if ids:
             Notification.objects.filter(id__in=ids).update(enqueued_at=now)
             enqueue_on_commit(ids)
         result.enqueued += len(ids)
         if len(ids) < CHUNK:
             return
-        last_id = ids[-1]
+        last = rows[-1]
 
 
 def notifications_queue() -> QueueResult:

@@ -5,10 +5,12 @@ from datetime import date, timedelta
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from cycles.models import Course
 from notifications import services
 from notifications.models import Notification, ReminderPolicy
+from notifications.services import queueing
 from scheduling.models import Session
 from tests.factories import CourseFactory, PatientFactory, SessionFactory
 from tests.notifications.conftest import at
@@ -97,3 +99,31 @@ def test_the_diary_interval_is_a_policy_setting(now, location):
 def test_run_jobs_runs_the_queueing_job(now, capsys):
     call_command("run_jobs", only=["notifications.queue"])
     assert "notifications.queue:" in capsys.readouterr().out
+
+
+def test_the_queue_job_enqueues_every_due_row_once_across_chunks_with_tied_due_times(
+    now, patient, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The enqueue walks the (status, due_at) index a chunk after the last one's (due_at, id): rows that share
+    a due time across a chunk boundary are each enqueued once, none skipped; a second run enqueues none."""
+    monkeypatch.setattr(queueing, "CHUNK", 3)
+    now = timezone.now()
+    tied = now - timedelta(minutes=5)
+    due_times = [tied] * 7 + [now - timedelta(hours=1), now - timedelta(days=2), now]
+    for n, due_at in enumerate(due_times):
+        Notification.objects.create(
+            patient=patient, purpose="diary_request", channel="email", due_at=due_at, dedupe_key=f"tied:{n}"
+        )
+    Notification.objects.create(  # not due yet: left alone
+        patient=patient, purpose="diary_request", channel="email", due_at=now + timedelta(minutes=1), dedupe_key="later"
+    )
+    monkeypatch.setattr(queueing, "enqueue_on_commit", lambda ids: enqueued.extend(ids))
+    enqueued: list = []
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.notifications_queue().enqueued == len(due_times)
+    assert sorted(map(str, enqueued)) == sorted(
+        str(i) for i in Notification.objects.filter(due_at__lte=now).values_list("id", flat=True)
+    )
+    assert Notification.objects.filter(enqueued_at__isnull=True).count() == 1  # the one not due
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.notifications_queue().enqueued == 0
