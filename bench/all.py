@@ -43,7 +43,7 @@ chunk, a page a fixed number per page: pinned in the tests with `django_assert_n
 the clinic grows, time grows with the work done and not worse, and nothing is looser for being faster (one booking per
 slot, exactly one delivery per notification, a job run twice does nothing the second time).
 
-Measured {when} at commit `{commit}` on {machine}.
+Measured {when} at commit `{commit}` on {machine}.{note}
 """
 
 
@@ -67,6 +67,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--note", default="", help="what else the machine was doing, printed under the header")
     args = parser.parse_args()
     SECTIONS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -86,6 +87,7 @@ def main() -> int:
             when=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             commit=commit(),
             machine=machine(),
+            note=f" {args.note}" if args.note else "",
         )
     ]
     for name in BENCHES:

@@ -198,8 +198,19 @@ def _median(runs: list[dict], field: str) -> float:
 
 
 def markdown(results: dict, args) -> str:
+    days = " and ".join({"normal": "the normal day", "backfill": "the back-fill day"}[s] for s in args.scenarios)
+    sizes = " and ".join(f"{size:,}" for size in args.patients)
+    if args.scenarios == ["backfill"]:
+        intro = [
+            f"## Sweeps: {days}, {sizes} patients",
+            "",
+            "The same clinic and method as the normal day above, with every course's window open at once and "
+            f"nothing booked (a day after an import): the planner's worst day. Medians of {args.repeats}.",
+            "",
+        ]
+        return "\n".join(intro + _tables(results, args)) + "\n"
     lines = [
-        "## Sweeps at 100,000 patients",
+        f"## Sweeps: {days}, {sizes} patients",
         "",
         "The daily jobs over a synthetic clinic (bench/generate.py, built by COPY a chunk of 2,000 patients at a "
         "time, the clinic scaled with its patients: 20 half-hour slots a weekday per clinician, eight clinicians a "
@@ -212,6 +223,11 @@ def markdown(results: dict, args) -> str:
         "patients: each normal-day job < 30 s, RSS < 300 MB.",
         "",
     ]
+    return "\n".join(lines + _tables(results, args))
+
+
+def _tables(results: dict, args) -> list[str]:
+    lines: list[str] = []
     for scenario in args.scenarios:
         lines += [
             f"**{'Normal day' if scenario == 'normal' else 'Back-fill day'}**",
@@ -239,7 +255,7 @@ def markdown(results: dict, args) -> str:
                     f"{chunks if chunks is not None else '–'} | {max(r['peak_rss_mb'] for r in runs):.0f} | {done} |"
                 )
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def main() -> int:
