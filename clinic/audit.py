@@ -10,7 +10,7 @@ from django.utils import timezone
 from clinic.models import AuditLog
 
 # The columns every row of one call shares; the patient is the one that differs.
-_SHARED = ("at", "user", "actor", "action", "resource", "object_id", "detail", "client_ip", "request_id")
+_SHARED = ("at", "user_id", "actor", "action", "resource", "object_id", "detail", "client_ip", "request_id")
 
 
 def client_ip(request) -> str | None:
@@ -47,7 +47,7 @@ def audit_record(
     user = request.user if request.user.is_authenticated else None
     shared = {
         "at": timezone.now(),
-        "user": user.pk if user is not None else None,
+        "user_id": user.pk if user is not None else None,
         "actor": actor[:64],
         "action": action,
         "resource": resource,
@@ -59,8 +59,7 @@ def audit_record(
     if connection.vendor == "postgresql":
         _insert_set(shared, patient_ids)
     else:
-        values = {("user_id" if k == "user" else k): v for k, v in shared.items()}
-        AuditLog.objects.bulk_create(AuditLog(patient_id=pid, **values) for pid in patient_ids)
+        AuditLog.objects.bulk_create(AuditLog(patient_id=pid, **shared) for pid in patient_ids)
 
 
 def _insert_set(shared: dict, patient_ids: list) -> None:

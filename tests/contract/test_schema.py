@@ -111,6 +111,10 @@ def test_the_schema_lists_the_query_parameters(schema):
     assert {"status", "kind"} <= params("/api/v1/review-flags/")
     assert {"patient", "session", "status"} <= params("/api/v1/notifications/")
     assert {"session", "patient", "status", "page", "page_size"} <= params("/api/v1/slot-offers/")
+    assert {"location", "clinician", "from", "to", "kind"} <= params("/api/v1/slots/")
+    assert {"patient", "clinician", "location", "from", "to", "status", "kind", "page", "page_size"} <= params(
+        "/api/v1/sessions/"
+    )
 
 
 def test_the_docs_page_is_served(client):

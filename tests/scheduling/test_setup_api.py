@@ -288,34 +288,6 @@ def test_a_bad_protocol_patch_is_a_validation_error_and_changes_nothing(clinic_a
     assert {k: getattr(Protocol.default(), k) for k in PROTOCOL_DEFAULTS} == PROTOCOL_DEFAULTS
 
 
-def test_the_openapi_schema_describes_setup_slots_and_sessions(clinic_admin_client):
-    response = clinic_admin_client.get("/api/schema/", HTTP_ACCEPT="application/json")
-    assert response.status_code == 200
-    paths = response.json()["paths"]
-    for path, methods in {
-        "/api/v1/locations/": {"get", "post"},
-        "/api/v1/clinicians/": {"get", "post"},
-        "/api/v1/clinicians/{id}/": {"get", "patch"},
-        "/api/v1/clinicians/{id}/working-hours/": {"get", "post"},
-        "/api/v1/clinicians/{id}/time-off/": {"get", "post"},
-        "/api/v1/protocol/": {"get", "patch"},
-        "/api/v1/slots/": {"get"},
-        "/api/v1/sessions/": {"get", "post"},
-        "/api/v1/sessions/{id}/": {"get"},
-        "/api/v1/sessions/{id}/reschedule/": {"post"},
-        "/api/v1/sessions/{id}/cancel/": {"post"},
-        "/api/v1/sessions/{id}/check-in/": {"post"},
-        "/api/v1/sessions/{id}/no-show/": {"post"},
-        "/api/v1/sessions/{id}/complete/": {"post"},
-    }.items():
-        assert path in paths, path
-        assert methods <= set(paths[path]), (path, set(paths[path]))
-    slot_params = {p["name"] for p in paths["/api/v1/slots/"]["get"]["parameters"]}
-    assert {"location", "clinician", "from", "to", "kind"} <= slot_params
-    session_params = {p["name"] for p in paths["/api/v1/sessions/"]["get"]["parameters"]}
-    assert {"patient", "clinician", "location", "from", "to", "status", "kind", "page", "page_size"} <= session_params
-
-
 def test_clinic_admin_removes_working_hours_and_time_off(clinic_admin_client, front_desk_client, dr):
     from tests.factories import TimeOffFactory, WorkingHoursFactory
 
