@@ -49,29 +49,32 @@ def review_rules() -> dict:
 
 def courses_assess(*, courses: Iterable[dict], rules: dict, now: datetime | None = None) -> int:
     """Review a batch of courses (dicts of COURSE_FIELDS), each by its own profile's rules ({protocol id:
-    ReviewRules}), in four queries + inserts.
+    ReviewRules}), in three queries + inserts.
 
-    1 completed treatments, 2 upcoming treatments, 3 diary periods, 4 existing flags, then the insert.
+    1 treatments (completed and upcoming), 2 diary periods, 3 existing flags, then the insert.
     """
     courses = list(courses)
     if not courses:
         return 0
     now = now or timezone.now()
     ids = [c["pk"] for c in courses]
+    zones: dict[str, ZoneInfo] = {}
     treatments: dict = defaultdict(list)
-    for course_id, session_id, start, zone in (
-        Session.objects.filter(course_id__in=ids, kind=Session.Kind.TREATMENT, status=Session.Status.COMPLETED)
-        .order_by("start")
-        .values_list("course_id", "id", "start", "location__time_zone")
-    ):
-        treatments[course_id].append(response.Treatment(local_date(start, ZoneInfo(zone)), session_id))
     upcoming: dict = {}
-    for course_id, start, zone in (
-        Session.objects.filter(course_id__in=ids, kind=Session.Kind.TREATMENT, status__in=Session.UPCOMING_STATUSES)
-        .order_by("-start")
-        .values_list("course_id", "start", "location__time_zone")
+    for course_id, session_id, start, zone, status in (
+        Session.objects.filter(
+            course_id__in=ids,
+            kind=Session.Kind.TREATMENT,
+            status__in=(Session.Status.COMPLETED, *Session.UPCOMING_STATUSES),
+        )
+        .order_by("start")
+        .values_list("course_id", "id", "start", "location__time_zone", "status")
     ):
-        upcoming[course_id] = local_date(start, ZoneInfo(zone))  # the earliest wins: ordered latest first
+        tz = zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))
+        if status == Session.Status.COMPLETED:
+            treatments[course_id].append(response.Treatment(local_date(start, tz), session_id))
+        elif course_id not in upcoming:  # the earliest: ordered by start
+            upcoming[course_id] = local_date(start, tz)
     periods: dict = defaultdict(list)
     for patient_id, *row in DiaryEntry.objects.filter(
         patient_id__in={c["patient_id"] for c in courses if treatments.get(c["pk"])}
@@ -83,10 +86,11 @@ def courses_assess(*, courses: Iterable[dict], rules: dict, now: datetime | None
     for course in courses:
         if not treatments.get(course["pk"]):
             continue
+        zone = course["patient__time_zone"]
         for spec in course_review(
             periods=periods[course["patient_id"]],
             treatments=treatments[course["pk"]],
-            today=local_date(now, ZoneInfo(course["patient__time_zone"])),
+            today=local_date(now, zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))),
             next_treatment=upcoming.get(course["pk"]),
             rules=rules[course["protocol_id"]],
         ):
@@ -111,18 +115,16 @@ def patient_assess(*, patient_id, now: datetime | None = None) -> int:
 def responses_sweep(*, chunk_size: int = CHUNK_SIZE, now: datetime | None = None) -> dict:
     """The daily review of every active course, `chunk_size` courses at a time.
 
-    Queries: 1 the profiles, then per chunk 1 courses, 2 treatments, 3 upcoming,
-    4 diary, 5 existing flags, 6 insert (when there is something new).
+    Queries: 1 the profiles, then per chunk 1 courses, 2 treatments, 3 diary,
+    4 existing flags, 5 insert (when there is something new).
     """
     rules = review_rules()
     now = now or timezone.now()
     counts = {"courses": 0, "flags_opened": 0}
     after = None
     while True:
-        chunk = _active_courses()
-        if after is not None:
-            chunk = chunk.filter(pk__gt=after)
-        rows = list(chunk.values(*COURSE_FIELDS)[:chunk_size])
+        page = _active_courses() if after is None else _active_courses().filter(pk__gt=after)
+        rows = list(page.values(*COURSE_FIELDS)[:chunk_size])
         counts["courses"] += len(rows)
         counts["flags_opened"] += courses_assess(courses=rows, rules=rules, now=now)
         if len(rows) < chunk_size:

@@ -157,9 +157,9 @@ def count_queries(func) -> int:
 @pytest.mark.parametrize("n", [10, 200])
 def test_the_review_sweep_takes_the_same_queries_for_10_and_200_patients(location, n, django_assert_num_queries):
     population(location, n)
-    # 1 protocol profiles; per chunk: 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary,
-    # 6 existing flags, 7 insert of the six new flags (3 no_benefit, 3 missing_response_data)
-    with django_assert_num_queries(7):
+    # 1 protocol profiles; per chunk: 2 active courses, 3 their treatments (completed and upcoming), 4 diary,
+    # 5 existing flags, 6 insert of the six new flags (3 no_benefit, 3 missing_response_data)
+    with django_assert_num_queries(6):
         assert review.responses_sweep() == {"courses": n + 9, "flags_opened": 6}
 
 
@@ -236,9 +236,9 @@ def test_on_postgresql_flagging_every_patient_takes_the_same_queries_for_10_and_
 ):
     # (SQLite caps a statement at 999 variables, so Django splits a 200-row insert there; PostgreSQL does not.)
     population_all_flagged(location, n)
-    # 1 protocol profiles; 2 active courses, 3 completed treatments, 4 upcoming treatments, 5 diary, 6 existing flags,
-    # 7 one insert of all n flags
-    with django_assert_num_queries(7):
+    # 1 protocol profiles; 2 active courses, 3 their treatments (completed and upcoming), 4 diary, 5 existing flags,
+    # 6 one insert of all n flags
+    with django_assert_num_queries(6):
         assert review.responses_sweep() == {"courses": n, "flags_opened": n}
 
 
@@ -294,7 +294,7 @@ def test_every_sweep_takes_the_same_queries_with_courses_on_three_profiles(locat
     three_profiles()
     ReminderPolicy.current()
     # The same pins as with one profile: the profiles are read once per sweep, with the courses or up front.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         assert review.responses_sweep()["courses"] == n + 9
     with django_assert_num_queries(5):
         assert review.overdue_sweep()["courses"] == 3

@@ -1,6 +1,7 @@
 """The response assessment as a pure function (DESIGN.md §2): no database here."""
 
 from datetime import date, timedelta
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -231,3 +232,30 @@ def test_every_diary_day_is_counted_once_across_baseline_and_cycles(periods, tre
     window_start = first - days(90)
     inside = sum(max(0, (min(p.end, today) - max(p.start, window_start)).days + 1) for p in periods)
     assert result.baseline.diary_days + sum(c.rate.diary_days for c in result.cycles) == inside
+
+
+def rate_by_fractions(periods, first: date, last: date) -> tuple[int, float | None, float | None]:
+    """The definition of the rate, written the slow way: a Fraction per period."""
+    diary_days, headache, migraine = 0, Fraction(0), Fraction(0)
+    for p in periods:
+        overlap = (min(p.end, last) - max(p.start, first)).days + 1
+        if overlap > 0:
+            diary_days += overlap
+            headache += Fraction(p.headache_days * overlap, p.days)
+            migraine += Fraction(p.migraine_days * overlap, p.days)
+    if not diary_days:
+        return 0, None, None
+    return diary_days, round(float(headache * 28 / diary_days), 1), round(float(migraine * 28 / diary_days), 1)
+
+
+@settings(max_examples=500, deadline=None)
+@given(periods=diaries(), start=st.integers(-150, 150), length=st.integers(1, 120))
+def test_the_rate_is_the_exact_fraction_rounded_for_periods_of_any_lengths(periods, start, length):
+    # rate_over keeps integer sums over a common multiple of the period lengths; periods of 1 to 31 days
+    # (lengths that share factors and lengths that do not) must give what exact fractions give.
+    first = FIRST + days(start)
+    last = first + days(length - 1)
+    rate = rate_over(periods, first, last)
+    assert (rate.diary_days, rate.headache_days_per_28, rate.migraine_days_per_28) == rate_by_fractions(
+        periods, first, last
+    )
