@@ -27,8 +27,12 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from clinic import db
         from clinic.api import strict
 
+        connection_created.connect(db.fast_timestamps, dispatch_uid="clinic.fast_timestamps")
         strict.install()  # JSON bodies are read with JSON's types, in every app's serializers
         post_migrate.connect(_create_cache_table, sender=self, dispatch_uid="clinic.create_cache_table")
         post_migrate.connect(_reset_role_permissions, sender=self, dispatch_uid="clinic.reset_role_permissions")
