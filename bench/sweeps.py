@@ -205,7 +205,7 @@ def markdown(results: dict, args) -> str:
             f"## Sweeps: {days}, {sizes} patients",
             "",
             "The same clinic and method as the normal day above, with every course's window open at once and "
-            f"nothing booked (a day after an import): the planner's worst day. Medians of {args.repeats}.",
+            f"nothing booked (a day after an import): the planner's worst day. {_runs(args.repeats)}",
             "",
         ]
         return "\n".join(intro + _tables(results, args)) + "\n"
@@ -224,6 +224,10 @@ def markdown(results: dict, args) -> str:
         "",
     ]
     return "\n".join(lines + _tables(results, args))
+
+
+def _runs(repeats: int) -> str:
+    return f"Medians of {repeats} runs." if repeats > 1 else "One run (bench/all.py runs this size once: it is long)."
 
 
 def _tables(results: dict, args) -> list[str]:
