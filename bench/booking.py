@@ -20,6 +20,9 @@ What it does, each time from nothing:
   for `--duration` seconds; every answer must be 201. The anchor, in the same run: pgbench, as many
   clients for as long, inserting into a table with the sessions' exclusion constraints (gist over the
   clinician and the patient each with the tstzrange, btree_gist);
+- the floor, after each repeat: as many clients GET one location (`/api/v1/locations/{id}/`, the same token)
+  for 10 s, so the CPU a request costs through the same stack without a booking's work is beside the
+  booking's; with the machine's cores, each gives the most requests a second that CPU allows;
 - the race: 50 threads, each with a connection already open, book the same slot for 50 patients at once:
   exactly one 201, 49 × 409 `slot_unavailable` (API.md's code for a busy clinician);
 - `--redis-outage S` (not run by default): a Celery worker and an SMTP sink (aiosmtpd) join; sessions are
@@ -412,6 +415,36 @@ def load(clinic: Clinic, port: int, clients: int, seconds: float, rate: float | 
     }
 
 
+def floor(port: int, token: str, path: str, clients: int, seconds: float) -> dict:
+    """`clients` threads GETting `path` (one small authenticated read) for `seconds`: the cost of a request
+    through the same stack (middleware, token authentication, one row, JSON) without a booking's work."""
+    counts: Counter = Counter()
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    headers = {"Authorization": f"Token {token}", "Host": "127.0.0.1"}
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: Counter = Counter()
+        while time.monotonic() < stop_at:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine[response.status] += 1
+        conn.close()
+        with lock:
+            counts.update(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    return {"ok": counts[200], "errors": sum(counts.values()) - counts[200], "rate": counts[200] / elapsed}
+
+
 ANCHOR_DDL = """
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 DROP TABLE IF EXISTS anchor_session;
@@ -663,8 +696,13 @@ def outage(clinic: Clinic, gunicorn: Gunicorn, redis: Redis, env: dict, workdir:
 
 def markdown(args, argv_text: str, runs: list[dict], race_counts: Counter, outage_result: dict | None) -> str:
     keys = ("rate", "p50", "p95", "errors", "tps", "app_cpu_ms", "db_cpu_ms")
+    keys += ("floor_rate", "floor_app_cpu_ms", "floor_db_cpu_ms")
     med = {key: statistics.median(run[key] for run in runs) for key in keys}
     ratio = med["rate"] / med["tps"] * 100
+    cores = os.cpu_count() or 1
+    # What the machine could do if the CPU a booking takes were all there was: its cores over that CPU.
+    ceiling = cores / ((med["app_cpu_ms"] + med["db_cpu_ms"]) / 1000)
+    floor_ceiling = cores / ((med["floor_app_cpu_ms"] + med["floor_db_cpu_ms"]) / 1000)
     lines = [
         "## Booking over HTTP",
         "",
@@ -685,6 +723,9 @@ def markdown(args, argv_text: str, runs: list[dict], race_counts: Counter, outag
         f"| p95 latency | {med['p95']:.1f} ms | | | ≤ 100 ms |",
         f"| errors (non-201) | {med['errors']:.0f} | | | 0 |",
         f"| CPU a booking: gunicorn / PostgreSQL | {med['app_cpu_ms']:.1f} ms / {med['db_cpu_ms']:.1f} ms | | | |",
+        f"| … so {cores} cores allow at most | {ceiling:.0f} bookings/s | | | |",
+        f"| an authenticated GET of one location, same clients, 10 s | {med['floor_rate']:.0f}/s, CPU "
+        f"{med['floor_app_cpu_ms']:.1f} ms / {med['floor_db_cpu_ms']:.1f} ms (at most {floor_ceiling:.0f}/s) | | | |",
         f"| 50-way race on one slot | {race_summary(race_counts)} | | | one 201, 49 × 409 |",
     ]
     if outage_result:
@@ -775,6 +816,13 @@ def main() -> int:
             if result["exhausted"]:
                 raise RuntimeError("the bench ran out of patients: raise the margin")
             result["tps"] = pgbench(workdir, args.clients, args.duration)
+            cpu_before, db_before = gunicorn.cpu_seconds(), database_cpu()
+            read = floor(gunicorn.port, clinic.token, f"/api/v1/locations/{clinic.locations[0].pk}/", args.clients, 10)
+            if read["errors"]:
+                raise RuntimeError(f"the floor's GETs failed: {read}")
+            result["floor_rate"] = read["rate"]
+            result["floor_app_cpu_ms"] = (gunicorn.cpu_seconds() - cpu_before) / max(1, read["ok"]) * 1000
+            result["floor_db_cpu_ms"] = (database_cpu() - db_before) / max(1, read["ok"]) * 1000
             runs.append(result)
             print(
                 f"repeat {repeat + 1}: {result['rate']:.0f} bookings/s ({result['ok']} in {result['elapsed']:.1f} s), "
