@@ -3,6 +3,7 @@
     .venv/bin/python bench/slots.py                       # 1,000,000 sessions, 3 repeats
     .venv/bin/python bench/slots.py --sessions 100000 --repeats 1
     .venv/bin/python bench/slots.py --repeats 3 --markdown var/bench/slots.md
+    .venv/bin/python bench/slots.py --keep ; .venv/bin/python bench/slots.py --reuse --keep   # build once
 
 A PostgreSQL database of its own (made here, dropped at the end) holds --locations locations of ten clinicians
 each, every clinician working 08:00–18:00 on weekdays, and --sessions half-hour sessions written by one
@@ -37,6 +38,14 @@ SLOTS_PER_DAY = 20
 
 def _psql(sql: str) -> None:
     subprocess.run(["psql", f"{SERVER}/postgres", "-qAtc", sql], check=True, capture_output=True)
+
+
+def _database_exists() -> bool:
+    out = subprocess.run(
+        ["psql", f"{SERVER}/postgres", "-qAtc", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return out.stdout.strip() == "1"
 
 
 def build(sessions: int, locations: int) -> dict:
@@ -211,11 +220,17 @@ def child(args) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from scheduling.models import Location, Session
+
     call_command("migrate", interactive=False, verbosity=0)
     started = time.perf_counter()
-    built = build(args.sessions, args.locations)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    if args.reuse and Location.objects.filter(name__startswith="Slots ").exists():
+        # A database kept by an earlier --keep run: measure it as built (the build is minutes at 1M sessions).
+        built = {"locations": list(Location.objects.order_by("name")), "sessions": Session.objects.count()}
+    else:
+        built = build(args.sessions, args.locations)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
     build_seconds = time.perf_counter() - started
     location = built["locations"][0]
     runs = [measure(location, args.calls) for _ in range(args.repeats)]
@@ -271,15 +286,20 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--locations", type=int, default=50)
     parser.add_argument("--calls", type=int, default=40, help="calls per repeat")
+    parser.add_argument("--keep", action="store_true", help="leave the database in place for a later --reuse")
+    parser.add_argument("--reuse", action="store_true", help="measure the database a --keep run left, if any")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args), default=str))
         return 0
     try:
-        _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        _psql(f'CREATE DATABASE "{DATABASE}"')
+        if not args.reuse:
+            _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        if not _database_exists():
+            _psql(f'CREATE DATABASE "{DATABASE}"')
         options = ["--sessions", str(args.sessions), "--locations", str(args.locations), "--calls", str(args.calls)]
+        options += ["--reuse"] if args.reuse else []
         out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(args.repeats), *options],
                              cwd=ROOT, capture_output=True, text=True)  # fmt: skip
         if out.returncode != 0:
@@ -287,7 +307,8 @@ def main() -> int:
             return 1
         result = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
-        _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        if not args.keep:
+            _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
     print(f"# built {result['sessions']:,} sessions in {result['build_seconds']:.1f} s", file=sys.stderr)
     text = markdown(result, args)
     print(text)
