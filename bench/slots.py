@@ -9,12 +9,13 @@ A PostgreSQL database of its own (made here, dropped at the end) holds --locatio
 each, every clinician working 08:00–18:00 on weekdays, and --sessions half-hour sessions written by one
 INSERT … SELECT over generate_series: each clinician's sessions fill 20 slots a day on days spread over the
 year before today and the weeks after it (completed before now, booked after), each patient's never
-overlapping, so both exclusion constraints hold. Then `scheduling.selectors.free_slots_for` is called for one
-location over 31 days --calls times per repeat (after one warm-up call), timing each call and counting its
-queries (`connection.execute_wrapper`); p50 and p95 are over a repeat's calls, the table shows the medians
-of the repeats. The busy-session query is then run under EXPLAIN (ANALYZE, BUFFERS) for a 31-day and a 7-day
-window: the plan must read the session table through an index on `start` and the rows and pages it reads
-must follow the window, not the table.
+overlapping, so both exclusion constraints hold. The measuring process is set up as a web worker is, by
+importing clinic/wsgi.py (which freezes what set-up made out of the collector's sight; --plain-setup: not).
+Then `scheduling.selectors.free_slots_for` is called for one location over 31 days --calls times per repeat
+(after one warm-up call), timing each call and counting its queries (`connection.execute_wrapper`); p50 and
+p95 are over a repeat's calls, the table shows the medians of the repeats. The busy-session query is then
+run under EXPLAIN (ANALYZE, BUFFERS) for a 31-day and a 7-day window: the plan must read the session table
+through an index on `start` and the rows and pages it reads must follow the window, not the table.
 """
 
 import argparse
@@ -214,9 +215,13 @@ def explain(location, days: int) -> dict:
 def child(args) -> dict:
     os.environ.update(DJANGO_SETTINGS_MODULE="clinic.settings", DATABASE_URL=f"{SERVER}/{DATABASE}",
                       AXES_ENABLED="0", LOG_LEVEL="ERROR")  # fmt: skip
-    import django
+    if args.plain_setup:
+        import django
 
-    django.setup()
+        django.setup()
+    else:
+        import clinic.wsgi  # noqa: F401  set up as a web worker is, its gc.freeze included
+
     from django.core.management import call_command
     from django.db import connection
 
@@ -288,6 +293,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=40, help="calls per repeat")
     parser.add_argument("--keep", action="store_true", help="leave the database in place for a later --reuse")
     parser.add_argument("--reuse", action="store_true", help="measure the database a --keep run left, if any")
+    parser.add_argument("--plain-setup", action="store_true", help="django.setup() alone, not clinic.wsgi")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -300,6 +306,7 @@ def main() -> int:
             _psql(f'CREATE DATABASE "{DATABASE}"')
         options = ["--sessions", str(args.sessions), "--locations", str(args.locations), "--calls", str(args.calls)]
         options += ["--reuse"] if args.reuse else []
+        options += ["--plain-setup"] if args.plain_setup else []
         out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(args.repeats), *options],
                              cwd=ROOT, capture_output=True, text=True)  # fmt: skip
         if out.returncode != 0:
