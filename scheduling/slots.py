@@ -15,7 +15,7 @@ share a tzinfo by their wall-clock readings, which is wrong across a DST change
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from itertools import pairwise
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -48,16 +48,25 @@ class Slot:
     end: datetime
 
 
+def _exact(interval: Interval) -> Interval:
+    """The interval as it is if both ends have a fixed offset (as the database returns them, no DST to get
+    wrong), else in UTC."""
+    if type(interval[0].tzinfo) is timezone and type(interval[1].tzinfo) is timezone:
+        return interval
+    return _utc(interval)
+
+
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted, non-overlapping union of half-open intervals (touching ones joined)."""
+    """Sorted, non-overlapping union of half-open intervals (touching ones joined), in UTC."""
     out: list[Interval] = []
-    for start, end in sorted(_utc(i) for i in intervals if i[1] > i[0]):
+    # Only the union is converted to UTC: a month of busy sessions joins into a few intervals a day.
+    for start, end in sorted(_exact(i) for i in intervals if i[1] > i[0]):
         if out and start <= out[-1][1]:
             if end > out[-1][1]:
                 out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))
-    return out
+    return [_utc(i) for i in out]
 
 
 def free_slots(

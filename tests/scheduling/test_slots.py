@@ -1,7 +1,7 @@
 """Free slots as a pure function, and working hours expanded across DST changes."""
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -295,3 +295,36 @@ def test_clinicians_sharing_a_start_time_each_get_each_days_own_instant():
         (utc(2027, 10, 31, 0, 30), utc(2027, 10, 31, 3)),
         (utc(2027, 11, 7, 1, 30), utc(2027, 11, 7, 3)),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    intervals=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=6 * 60),
+            st.integers(min_value=1, max_value=120),
+            st.sampled_from([UTC, timezone(timedelta(hours=-5)), NY, UTC_ZONE]),
+        ),
+        max_size=10,
+    )
+)
+def test_merge_of_fixed_offset_and_zoned_ends_across_the_repeated_hour_is_the_union_in_utc(intervals):
+    # merge leaves fixed-offset ends as they are until the union is made; zoned ones (here New York's on its
+    # fall-back night, where wall-clock order is not time order) must be put in UTC first.
+    night = utc(2027, 11, 7, 4)  # 00:00 EDT
+    made = [
+        ((night + timedelta(minutes=m)).astimezone(tz), (night + timedelta(minutes=m + n)).astimezone(tz))
+        for m, n, tz in intervals
+    ]
+    # The reference is merge as it was, every interval put in UTC first (and, as it was, one whose ends read
+    # the same or backwards on the wall clock of one zone is left out, though real time passed).
+    in_utc = sorted((s.astimezone(UTC_ZONE), e.astimezone(UTC_ZONE)) for s, e in made if e > s)
+    union = []
+    for start, end in in_utc:
+        if union and start <= union[-1][1]:
+            union[-1] = (union[-1][0], max(end, union[-1][1]))
+        else:
+            union.append((start, end))
+    merged = merge(made)
+    assert merged == union
+    assert all(s.tzinfo is UTC_ZONE and e.tzinfo is UTC_ZONE for s, e in merged)
