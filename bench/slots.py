@@ -3,17 +3,19 @@
     .venv/bin/python bench/slots.py                       # 1,000,000 sessions, 3 repeats
     .venv/bin/python bench/slots.py --sessions 100000 --repeats 1
     .venv/bin/python bench/slots.py --repeats 3 --markdown var/bench/slots.md
+    .venv/bin/python bench/slots.py --keep ; .venv/bin/python bench/slots.py --reuse --keep   # build once
 
 A PostgreSQL database of its own (made here, dropped at the end) holds --locations locations of ten clinicians
 each, every clinician working 08:00–18:00 on weekdays, and --sessions half-hour sessions written by one
 INSERT … SELECT over generate_series: each clinician's sessions fill 20 slots a day on days spread over the
 year before today and the weeks after it (completed before now, booked after), each patient's never
-overlapping, so both exclusion constraints hold. Then `scheduling.selectors.free_slots_for` is called for one
-location over 31 days --calls times per repeat (after one warm-up call), timing each call and counting its
-queries (`connection.execute_wrapper`); p50 and p95 are over a repeat's calls, the table shows the medians
-of the repeats. The busy-session query is then run under EXPLAIN (ANALYZE, BUFFERS) for a 31-day and a 7-day
-window: the plan must read the session table through an index on `start` and the rows and pages it reads
-must follow the window, not the table.
+overlapping, so both exclusion constraints hold. The measuring process is set up as a web worker is, by
+importing clinic/wsgi.py (which freezes what set-up made out of the collector's sight; --plain-setup: not).
+Then `scheduling.selectors.free_slots_for` is called for one location over 31 days --calls times per repeat
+(after one warm-up call), timing each call and counting its queries (`connection.execute_wrapper`); p50 and
+p95 are over a repeat's calls, the table shows the medians of the repeats. The busy-session query is then
+run under EXPLAIN (ANALYZE, BUFFERS) for a 31-day and a 7-day window: the plan must read the session table
+through an index on `start` and the rows and pages it reads must follow the window, not the table.
 """
 
 import argparse
@@ -37,6 +39,14 @@ SLOTS_PER_DAY = 20
 
 def _psql(sql: str) -> None:
     subprocess.run(["psql", f"{SERVER}/postgres", "-qAtc", sql], check=True, capture_output=True)
+
+
+def _database_exists() -> bool:
+    out = subprocess.run(
+        ["psql", f"{SERVER}/postgres", "-qAtc", f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return out.stdout.strip() == "1"
 
 
 def build(sessions: int, locations: int) -> dict:
@@ -205,17 +215,27 @@ def explain(location, days: int) -> dict:
 def child(args) -> dict:
     os.environ.update(DJANGO_SETTINGS_MODULE="clinic.settings", DATABASE_URL=f"{SERVER}/{DATABASE}",
                       AXES_ENABLED="0", LOG_LEVEL="ERROR")  # fmt: skip
-    import django
+    if args.plain_setup:
+        import django
 
-    django.setup()
+        django.setup()
+    else:
+        import clinic.wsgi  # noqa: F401  set up as a web worker is, its gc.freeze included
+
     from django.core.management import call_command
     from django.db import connection
 
+    from scheduling.models import Location, Session
+
     call_command("migrate", interactive=False, verbosity=0)
     started = time.perf_counter()
-    built = build(args.sessions, args.locations)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    if args.reuse and Location.objects.filter(name__startswith="Slots ").exists():
+        # A database kept by an earlier --keep run: measure it as built (the build is minutes at 1M sessions).
+        built = {"locations": list(Location.objects.order_by("name")), "sessions": Session.objects.count()}
+    else:
+        built = build(args.sessions, args.locations)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
     build_seconds = time.perf_counter() - started
     location = built["locations"][0]
     runs = [measure(location, args.calls) for _ in range(args.repeats)]
@@ -271,15 +291,22 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--locations", type=int, default=50)
     parser.add_argument("--calls", type=int, default=40, help="calls per repeat")
+    parser.add_argument("--keep", action="store_true", help="leave the database in place for a later --reuse")
+    parser.add_argument("--reuse", action="store_true", help="measure the database a --keep run left, if any")
+    parser.add_argument("--plain-setup", action="store_true", help="django.setup() alone, not clinic.wsgi")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args), default=str))
         return 0
     try:
-        _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        _psql(f'CREATE DATABASE "{DATABASE}"')
+        if not args.reuse:
+            _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        if not _database_exists():
+            _psql(f'CREATE DATABASE "{DATABASE}"')
         options = ["--sessions", str(args.sessions), "--locations", str(args.locations), "--calls", str(args.calls)]
+        options += ["--reuse"] if args.reuse else []
+        options += ["--plain-setup"] if args.plain_setup else []
         out = subprocess.run([sys.executable, __file__, "--child", "--repeats", str(args.repeats), *options],
                              cwd=ROOT, capture_output=True, text=True)  # fmt: skip
         if out.returncode != 0:
@@ -287,7 +314,8 @@ def main() -> int:
             return 1
         result = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
-        _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        if not args.keep:
+            _psql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
     print(f"# built {result['sessions']:,} sessions in {result['build_seconds']:.1f} s", file=sys.stderr)
     text = markdown(result, args)
     print(text)

@@ -1,7 +1,9 @@
 """Reads for scheduling: pre-joined querysets and the free-slot search."""
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import attrgetter, itemgetter
 
 from django.db.models import CharField, Q, QuerySet, Value
 from django.utils import timezone
@@ -252,15 +254,16 @@ def free_slots_at(
         location_ids=[loc.id for loc in locations], start=range_start, end=range_end, clinician=clinician
     )
 
-    out: list[slots.Slot] = []
-    names: dict = {}  # each id's text once, for the order (not once per slot: thousands of slots)
+    runs = []  # per clinician and location, its free slots from `now`, sorted by start
     for loc in locations:
-        names[loc.id] = str(loc.id)
         calendar = free.calendar(location=loc, start_date=start_date, end_date=end_date)
         for cid, hours in calendar.hours.items():
-            names[cid] = str(cid)
-            for start, end in slots.free_slots(hours=hours, busy=calendar.blocked(cid), length=length):
-                if start >= now:
-                    out.append(slots.Slot(cid, loc.id, start, end))
-    out.sort(key=lambda s: (s.start, names[s.clinician_id], names[s.location_id]))
+            found = slots.free_slots(hours=hours, busy=calendar.blocked(cid), length=length)
+            run = [slots.Slot(cid, loc.id, start, end) for start, end in found[bisect_left(found, (now,)) :]]
+            runs.append(((str(cid), str(loc.id)), run))
+    # Sorted by start, then clinician and location id: the runs in id order, then a stable sort by start
+    # (which merges the sorted runs rather than comparing thousands of key tuples).
+    runs.sort(key=itemgetter(0))
+    out = [slot for _, run in runs for slot in run]
+    out.sort(key=attrgetter("start"))
     return out

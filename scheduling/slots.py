@@ -15,7 +15,8 @@ share a tzinfo by their wall-clock readings, which is wrong across a DST change
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import pairwise
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -39,7 +40,7 @@ class HoursRule:
     end_time: time
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a month's search makes thousands
 class Slot:
     clinician_id: UUID
     location_id: UUID
@@ -47,16 +48,25 @@ class Slot:
     end: datetime
 
 
+def _exact(interval: Interval) -> Interval:
+    """The interval as it is if both ends have a fixed offset (as the database returns them, no DST to get
+    wrong), else in UTC."""
+    if type(interval[0].tzinfo) is timezone and type(interval[1].tzinfo) is timezone:
+        return interval
+    return _utc(interval)
+
+
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sorted, non-overlapping union of half-open intervals (touching ones joined)."""
+    """Sorted, non-overlapping union of half-open intervals (touching ones joined), in UTC."""
     out: list[Interval] = []
-    for start, end in sorted(_utc(i) for i in intervals if i[1] > i[0]):
+    # Only the union is converted to UTC: a month of busy sessions joins into a few intervals a day.
+    for start, end in sorted(_exact(i) for i in intervals if i[1] > i[0]):
         if out and start <= out[-1][1]:
             if end > out[-1][1]:
                 out[-1] = (out[-1][0], end)
         else:
             out.append((start, end))
-    return out
+    return [_utc(i) for i in out]
 
 
 def free_slots(
@@ -79,21 +89,29 @@ def free_slots(
         raise ValueError("step must be positive")
     blocked = merge(busy)
     ends = [end for _, end in blocked]
-    found: set[Interval] = set()
-    for h_start, h_end in map(_utc, hours):
+    hours = sorted(map(_utc, hours))
+    found: list[Interval] = []
+    for h_start, h_end in hours:
+        last_start = h_end - length  # in UTC, so the same as `candidate + length <= h_end`
         candidate = h_start
-        while candidate + length <= h_end:
+        # The first busy interval that ends after the candidate starts: found once per interval, then
+        # moved forward with the candidate (this loop runs for every slot of a month's search).
+        index = bisect_right(ends, candidate)
+        while candidate <= last_start:
+            while index < len(ends) and ends[index] <= candidate:
+                index += 1
             slot_end = candidate + length
-            # The first busy interval that ends after the candidate starts.
-            index = bisect_right(ends, candidate)
-            if index < len(blocked) and blocked[index][0] < slot_end:
+            if index < len(ends) and blocked[index][0] < slot_end:
                 # Jump to the first grid point at or after the end of the blocking interval.
-                gap = blocked[index][1] - h_start
+                gap = ends[index] - h_start
                 candidate = h_start + step * -(-gap // step)
                 continue
-            found.add((candidate, slot_end))
+            found.append((candidate, slot_end))
             candidate += step
-    return sorted(found)
+    # Hours that do not overlap (the usual case) give their slots in order and once each already.
+    if all(earlier[1] <= later[0] for earlier, later in pairwise(hours)):
+        return found
+    return sorted(set(found))
 
 
 def expand_hours(*, rules: Iterable[HoursRule], start_date: date, end_date: date, tz: ZoneInfo) -> dict:
@@ -101,12 +119,19 @@ def expand_hours(*, rules: Iterable[HoursRule], start_date: date, end_date: date
     by_weekday: dict[int, list[HoursRule]] = {}
     for rule in rules:
         by_weekday.setdefault(rule.weekday, []).append(rule)
+    # Each local (date, time) converted once: the clinicians of a location mostly share their hours.
+    instants: dict[tuple[date, time], datetime] = {}
+
+    def instant(day: date, at: time) -> datetime:
+        if (day, at) not in instants:
+            instants[day, at] = local_datetime(day, at, tz).astimezone(UTC)
+        return instants[day, at]
+
     out: dict[UUID, list[Interval]] = {}
     day = start_date
     while day <= end_date:
         for rule in by_weekday.get(day.weekday(), ()):
-            start = local_datetime(day, rule.start_time, tz).astimezone(UTC)
-            end = local_datetime(day, rule.end_time, tz).astimezone(UTC)
+            start, end = instant(day, rule.start_time), instant(day, rule.end_time)
             if end > start:
                 out.setdefault(rule.clinician_id, []).append((start, end))
         day += timedelta(days=1)

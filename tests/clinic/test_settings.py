@@ -227,3 +227,10 @@ def test_a_bad_db_conn_max_age_stops_the_process(tmp_path):
     result = run(LOAD, tmp_path, DB_CONN_MAX_AGE="forever")
     assert result.returncode != 0
     assert "DB_CONN_MAX_AGE" in result.stderr
+
+
+def test_a_web_worker_freezes_what_setting_up_django_made(tmp_path):
+    # clinic/wsgi.py: full collections then skip the set-up's objects (a slot search's p95, issue 16).
+    result = run("import gc, clinic.wsgi; print(gc.get_freeze_count())", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 10_000

@@ -1,7 +1,7 @@
 """Free slots as a pure function, and working hours expanded across DST changes."""
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -216,3 +216,115 @@ def test_working_hours_always_open_and_close_at_their_local_wall_clock_time(day,
     assert local_starts(slots, tz)[0] == f"{start_hour:02d}:00"
     # Office hours never contain a DST change in these zones, so every local half hour is a slot.
     assert len(slots) == hours_long * 2
+
+
+def reference_free_slots(hours, busy, length, step):
+    """Every grid point of every hours interval, tested against every busy interval: slow and plain."""
+    found = set()
+    for h_start, h_end in hours:
+        h_start, h_end = h_start.astimezone(UTC), h_end.astimezone(UTC)
+        candidate = h_start
+        while candidate + length <= h_end:
+            if not any(candidate < b_end and b_start < candidate + length for b_start, b_end in busy):
+                found.add((candidate, candidate + length))
+            candidate += step
+    return sorted(found)
+
+
+hours_strategy = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=20 * 60), st.integers(min_value=0, max_value=8 * 60)).map(
+        lambda t: (utc(2027, 1, 4, 2) + timedelta(minutes=t[0]), utc(2027, 1, 4, 2) + timedelta(minutes=t[0] + t[1]))
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hours=hours_strategy,
+    busy=busy_strategy,
+    length_minutes=st.sampled_from([15, 30, 45, 60]),
+    step_minutes=st.sampled_from([None, 5, 15, 30]),
+)
+def test_free_slots_match_a_plain_search_for_hours_in_any_order_overlapping_or_not(
+    hours, busy, length_minutes, step_minutes
+):
+    # free_slots skips its sort when the hours do not overlap; these hours come unsorted, overlapping,
+    # touching, repeated or empty, in New York's zone or UTC's.
+    length = timedelta(minutes=length_minutes)
+    step = timedelta(minutes=step_minutes) if step_minutes else length
+    hours = [(s.astimezone(NY), e.astimezone(NY)) if k % 2 else (s, e) for k, (s, e) in enumerate(hours)]
+    found = free_slots(hours=hours, busy=busy, length=length, step=step)
+    assert found == reference_free_slots(hours, busy, length, step)
+    assert all(s.tzinfo == UTC_ZONE and e.tzinfo == UTC_ZONE for s, e in found)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    day=st.sampled_from([date(2027, 3, 14), date(2027, 11, 7), date(2027, 3, 28), date(2027, 10, 31)]),
+    zone=st.sampled_from(["America/New_York", "Europe/London"]),
+    start_minutes=st.integers(min_value=0, max_value=4 * 60).map(lambda m: m - m % 15),
+    second=st.sampled_from([time(5), time(6)]),
+    busy=st.lists(st.tuples(st.integers(min_value=0, max_value=6 * 60), st.integers(min_value=1, max_value=90))),
+)
+def test_free_slots_on_dst_change_days_match_a_plain_search(day, zone, start_minutes, second, busy):
+    # Hours from 00:00–04:00 local start the night the clocks change: some start in the gap or the repeated
+    # hour. A second interval from 05:00 overlaps the first, one from 06:00 touches it.
+    tz = ZoneInfo(zone)
+    start = time(start_minutes // 60, start_minutes % 60)
+    rules = [HoursRule(CLINICIAN, day.weekday(), start, time(6)), HoursRule(CLINICIAN, day.weekday(), second, time(9))]
+    hours = expand_hours(rules=rules, start_date=day, end_date=day, tz=tz)[CLINICIAN]
+    midnight = hours[0][0].replace(hour=0, minute=0)
+    busy = [(midnight + timedelta(minutes=m), midnight + timedelta(minutes=m + n)) for m, n in busy]
+    assert free_slots(hours=hours, busy=busy, length=HALF_HOUR) == reference_free_slots(
+        hours, busy, HALF_HOUR, HALF_HOUR
+    )
+
+
+def test_clinicians_sharing_a_start_time_each_get_each_days_own_instant():
+    # expand_hours converts each local (date, time) once for all the clinicians that share it; here across
+    # London's fall-back day (01:30 happens twice: the first) and the week after.
+    other = uuid.uuid4()
+    rules = [HoursRule(CLINICIAN, 6, time(1, 30), time(9)), HoursRule(other, 6, time(1, 30), time(3))]
+    out = expand_hours(rules=rules, start_date=date(2027, 10, 31), end_date=date(2027, 11, 7), tz=LONDON)
+    assert out[CLINICIAN] == [
+        (utc(2027, 10, 31, 0, 30), utc(2027, 10, 31, 9)),
+        (utc(2027, 11, 7, 1, 30), utc(2027, 11, 7, 9)),
+    ]
+    assert out[other] == [
+        (utc(2027, 10, 31, 0, 30), utc(2027, 10, 31, 3)),
+        (utc(2027, 11, 7, 1, 30), utc(2027, 11, 7, 3)),
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    intervals=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=6 * 60),
+            st.integers(min_value=1, max_value=120),
+            st.sampled_from([UTC, timezone(timedelta(hours=-5)), NY, UTC_ZONE]),
+        ),
+        max_size=10,
+    )
+)
+def test_merge_of_fixed_offset_and_zoned_ends_across_the_repeated_hour_is_the_union_in_utc(intervals):
+    # merge leaves fixed-offset ends as they are until the union is made; zoned ones (here New York's on its
+    # fall-back night, where wall-clock order is not time order) must be put in UTC first.
+    night = utc(2027, 11, 7, 4)  # 00:00 EDT
+    made = [
+        ((night + timedelta(minutes=m)).astimezone(tz), (night + timedelta(minutes=m + n)).astimezone(tz))
+        for m, n, tz in intervals
+    ]
+    # The reference is merge as it was, every interval put in UTC first (and, as it was, one whose ends read
+    # the same or backwards on the wall clock of one zone is left out, though real time passed).
+    in_utc = sorted((s.astimezone(UTC_ZONE), e.astimezone(UTC_ZONE)) for s, e in made if e > s)
+    union = []
+    for start, end in in_utc:
+        if union and start <= union[-1][1]:
+            union[-1] = (union[-1][0], max(end, union[-1][1]))
+        else:
+            union.append((start, end))
+    merged = merge(made)
+    assert merged == union
+    assert all(s.tzinfo is UTC_ZONE and e.tzinfo is UTC_ZONE for s, e in merged)
