@@ -8,7 +8,8 @@ For each size and scenario of bench/generate.py a PostgreSQL database is built o
 patients at a time) and kept as a template: `normal`, the clinic's ordinary day (1 course in 84 falls due,
 everything else booked 12 weeks on, the outbox in its steady state), and `backfill`, every course's window
 open at once with nothing booked (after an import: the planner's worst day). Each repeat of each job gets
-a fresh copy (`CREATE DATABASE ... TEMPLATE`) and runs in its own process (`--job`), so the peak resident
+a fresh copy (`CREATE DATABASE ... TEMPLATE`) and runs in its own process (`--job`), set up as a Celery worker
+process is (`clinic.celery.worker_ready`: persistent connections, the set-up's objects frozen), so the peak resident
 memory it reports (`getrusage(RUSAGE_SELF).ru_maxrss`, Django and the app loaded included) is the job's
 process's and every repeat sees the same data. Queries are counted with `connection.execute_wrapper`.
 The tasks the jobs send after commit go to a throwaway filesystem broker folder, never run. Every
@@ -91,6 +92,7 @@ def child_job(args) -> dict:
     from django.db import connection
 
     from clinic.celery import app as celery_app
+    from clinic.celery import worker_ready
     from cycles.planner import CHUNK_SIZE as PLAN_CHUNK
     from cycles.planner import plan_sweep
     from cycles.review import CHUNK_SIZE as REVIEW_CHUNK
@@ -98,6 +100,7 @@ def child_job(args) -> dict:
     from notifications.services import notifications_queue
 
     celery_app.conf.task_always_eager = False
+    worker_ready()  # the job runs as in a worker process (clinic/celery.py): its connections, its set-up frozen
     queries = 0
 
     slow = float(os.environ.get("BENCH_SLOW_QUERY", "inf"))  # seconds: print each query slower, to find them

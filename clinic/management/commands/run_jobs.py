@@ -10,7 +10,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.celery import PERIODIC_JOBS
+from clinic.celery import PERIODIC_JOBS, worker_ready
 from clinic.celery import app as celery_app
 from notifications.services import deliver_due
 
@@ -24,6 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, only=None, no_deliver=False, **options):
         celery_app.loader.import_default_modules()
+        worker_ready()  # it runs the jobs as a worker process would: the same connections, the set-up frozen
         names = list(PERIODIC_JOBS)
         unknown = [name for name in (only or []) if name not in PERIODIC_JOBS]
         if unknown:
