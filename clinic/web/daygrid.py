@@ -204,6 +204,10 @@ class Markup:
     csrf_token: str
     is_clinician: bool
     urls: dict  # name -> URL with _ID where the session's or patient's id goes
+    # The same on every button of the page, so escaped once: the `next` field, the `?next=` query, the token.
+    back: str = ""
+    back_query: str = ""
+    token_input: str = ""
 
     @classmethod
     def for_page(cls, *, location, here: str, csrf_token: str, is_clinician: bool) -> "Markup":
@@ -224,6 +228,9 @@ class Markup:
             csrf_token=csrf_token,
             is_clinician=is_clinician,
             urls={name: escape(url) for name, url in urls.items()},
+            back=escape(here),
+            back_query=escape(quote(here, safe="/")),
+            token_input=f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">',
         )
 
     def url(self, name: str, pk) -> str:
@@ -236,8 +243,16 @@ def escape(value) -> str:
     return html.escape(str(value))
 
 
+@lru_cache(maxsize=4096)
 def _clock(instant: datetime, zone: ZoneInfo) -> str:
+    """`HH:MM` in `zone`; a day's sessions share a few dozen start and end times, each converted once."""
     return f"{instant.astimezone(zone):%H:%M}"
+
+
+@lru_cache(maxsize=256)
+def _label(code: str) -> str:
+    """`label(code)` escaped: a few kinds and statuses, thousands of cells."""
+    return escape(label(code))
 
 
 @lru_cache(maxsize=65536)
@@ -246,14 +261,12 @@ def _phone(e164: str, region: str) -> str:
     return format_phone(e164)
 
 
-def _actions(s, m: Markup) -> str:
-    """The buttons of templates/web/_session_actions.html, with `back` the page itself."""
+def _actions(s, name: str, m: Markup) -> str:
+    """The buttons of templates/web/_session_actions.html, with `back` the page itself; `name` is the patient's,
+    escaped."""
     can = s.can
     sid = str(s.id)
-    name = escape(s.patient.full_name)
-    back = escape(m.here)
-    back_q = escape(quote(m.here, safe="/"))
-    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(m.csrf_token)}">'
+    back, back_q, token = m.back, m.back_query, m.token_input
     out = ['<div class="actions">']
     if can["check_in"]:
         out.append(
@@ -286,23 +299,26 @@ def _actions(s, m: Markup) -> str:
 
 
 def day_cell_html(cell: Cell, m: Markup) -> str:
-    """One <td> of the day grid: its sessions with their buttons, the free slot to book, or time off."""
+    """One <td> of the day grid: its sessions (`DaySession`s) with their buttons, the free slot to book, or time
+    off."""
     css = "away" if cell.away else ("off" if not cell.working and not cell.sessions else "")
     out = [f'<td class="{css}">']
+    zone = m.zone
     for s in cell.sessions:
         status = escape(s.status)
+        name = escape(s.patient_name)
         out.append(
             f'<div class="appt {status}" data-session="{s.id}">\n'
-            f'<a class="who" href="{m.url("patient", s.patient_id)}">{escape(s.patient.full_name)}</a>\n'
-            f'<div class="muted">{_clock(s.start, m.zone)}–{_clock(s.end, m.zone)} · {escape(label(s.kind))}</div>\n'
-            f'<span class="badge {status}">{escape(label(s.status))}</span>\n'
-            f"{_actions(s, m)}\n</div>"
+            f'<a class="who" href="{m.url("patient", s.patient_id)}">{name}</a>\n'
+            f'<div class="muted">{_clock(s.start, zone)}–{_clock(s.end, zone)} · {_label(s.kind)}</div>\n'
+            f'<span class="badge {status}">{_label(s.status)}</span>\n'
+            f"{_actions(s, name, m)}\n</div>"
         )
     if cell.free:
-        at = _clock(cell.free, m.zone)
+        at = _clock(cell.free, zone)
         link = (
             f"{m.urls['slot_book']}?location={m.location_id}&amp;clinician={cell.clinician.id}"
-            f"&amp;start={escape(quote(cell.free.isoformat(), safe='/'))}&amp;next={escape(quote(m.here, safe='/'))}"
+            f"&amp;start={escape(quote(cell.free.isoformat(), safe='/'))}&amp;next={m.back_query}"
         )
         out.append(
             f'<a class="free" href="{link}"\n hx-get="{link}"\n hx-target="#book-dialog-body" hx-swap="innerHTML"\n'
@@ -324,9 +340,9 @@ def print_rows_html(sessions: list, m: Markup) -> str:
     region = settings.DEFAULT_PHONE_REGION
     rows = [
         f"<tr><td>{_clock(s.start, m.zone)}–{_clock(s.end, m.zone)}</td>"
-        f"<td>{escape(s.patient.family_name)}, {escape(s.patient.given_name)}</td><td>{escape(s.patient.mrn)}</td>"
-        f"<td>{escape(_phone(s.patient.phone, region))}</td><td>{escape(s.clinician.name)}</td>"
-        f"<td>{escape(label(s.kind))}</td><td>{escape(label(s.status))}</td></tr>"
+        f"<td>{escape(s.family_name)}, {escape(s.given_name)}</td><td>{escape(s.mrn)}</td>"
+        f"<td>{escape(_phone(s.phone, region))}</td><td>{escape(s.clinician.name)}</td>"
+        f"<td>{_label(s.kind)}</td><td>{_label(s.status)}</td></tr>"
         for s in sessions
     ]
     return mark_safe("\n".join(rows))  # noqa: S308  (every value above is escaped)
@@ -339,7 +355,7 @@ def week_list_html(cell: WeekCell, m: Markup) -> str:
     items = []
     for s in cell.sessions:
         status = escape(s.status)
-        badge = "" if s.status == "booked" else f' <span class="badge {status}">{escape(label(s.status))}</span>'
+        badge = "" if s.status == "booked" else f' <span class="badge {status}">{_label(s.status)}</span>'
         items.append(
             f'<li class="{status}" data-session="{s.id}">{_clock(s.start, m.zone)} '
             f'<a href="{m.url("patient", s.patient_id)}">{escape(s.patient_name)}</a>{badge}</li>'

@@ -40,10 +40,16 @@ POLL_SECONDS = 15
 SEARCH_LIMIT = 8
 
 
-def _annotate(sessions: list[Session], location, now: datetime) -> None:
+def _annotate(sessions: list[web_selectors.DaySession], now: datetime) -> None:
+    """Each session's buttons (`s.can`). The lifecycle's rule is asked once per state (`action_state`: a few
+    per day), each time of a session in that state: its answers are the same for all of them."""
+    answers: dict[tuple, dict] = {}
     for s in sessions:
-        s.location = location  # one location per view: no query per row
-        s.can = session_actions(s, now)
+        state = services.action_state(s, now)
+        if state not in answers:
+            session = Session(id=s.id, kind=s.kind, status=s.status, start=s.start, end=s.end, location=s.location)
+            answers[state] = session_actions(session, now)
+        s.can = answers[state]
 
 
 def _window(day, view: str):
@@ -73,7 +79,7 @@ def _calendar(request, *, view: str):
         sessions = web_selectors.week_sessions_between(location=location, first=first, last=last)
     else:
         sessions = web_selectors.sessions_between(location=location, first=first, last=last)
-        _annotate(sessions, location, now)
+        _annotate(sessions, now)
     start, end = day_bounds(first, location.zone)[0], day_bounds(last, location.zone)[1]
     time_off = web_selectors.time_off_between(clinician_ids=[c.id for c in clinicians], start=start, end=end)
     free = [
