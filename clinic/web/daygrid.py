@@ -188,8 +188,9 @@ def build_week_grid(
 # busy location that is thousands of cells, and the template engine costs tens of microseconds per
 # variable, include and {% url %}. So the cells are written here, once per page, with plain string
 # formatting: the URLs are reversed once per page (a placeholder id replaced per session), times are
-# converted once per session, every value is escaped as the template would. The markup is the
-# template's own (templates/web/_day_grid.html, _week_grid.html and _session_actions.html describe it).
+# converted once per time, every value is escaped as the template would. The markup is the templates'
+# (templates/web/_day_grid.html, _week_grid.html and _session_actions.html describe it), but for the
+# check-in and no-show buttons, which post one form of the page (`ACTIONS_FORM`).
 
 _ID = "00000000-0000-0000-0000-000000000000"
 
@@ -201,16 +202,12 @@ class Markup:
     zone: ZoneInfo
     location_id: str
     here: str  # where the buttons return to
-    csrf_token: str
     is_clinician: bool
     urls: dict  # name -> URL with _ID where the session's or patient's id goes
-    # The same on every button of the page, so escaped once: the `next` field, the `?next=` query, the token.
-    back: str = ""
-    back_query: str = ""
-    token_input: str = ""
+    back_query: str = ""  # `?next=` of every link of the page, escaped once
 
     @classmethod
-    def for_page(cls, *, location, here: str, csrf_token: str, is_clinician: bool) -> "Markup":
+    def for_page(cls, *, location, here: str, is_clinician: bool) -> "Markup":
         urls = {
             "patient": reverse("web:patient", args=[_ID]),
             "check_in": reverse("web:session_action", args=[_ID, "check-in"]),
@@ -225,12 +222,9 @@ class Markup:
             zone=location.zone,
             location_id=str(location.id),
             here=here,
-            csrf_token=csrf_token,
             is_clinician=is_clinician,
             urls={name: escape(url) for name, url in urls.items()},
-            back=escape(here),
             back_query=escape(quote(here, safe="/")),
-            token_input=f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">',
         )
 
     def url(self, name: str, pk) -> str:
@@ -261,25 +255,28 @@ def _phone(e164: str, region: str) -> str:
     return format_phone(e164)
 
 
+# The check-in and no-show buttons post the grid's one form (templates/web/_day_grid.html: the CSRF token and
+# `next`, the page itself), each to its own URL: the same request as a form per button, without repeating the
+# token and the page's address in hundreds of forms (about a sixth of a busy day's markup).
+ACTIONS_FORM = "calendar-actions"
+
+
 def _actions(s, name: str, m: Markup) -> str:
     """The buttons of templates/web/_session_actions.html, with `back` the page itself; `name` is the patient's,
     escaped."""
     can = s.can
     sid = str(s.id)
-    back, back_q, token = m.back, m.back_query, m.token_input
+    back_q = m.back_query
     out = ['<div class="actions">']
     if can["check_in"]:
         out.append(
-            f'<form method="post" action="{m.url("check_in", sid)}">{token}\n'
-            f'<input type="hidden" name="next" value="{back}">\n'
-            f'<button type="submit" class="small" aria-label="Check in {name}">Check in</button></form>'
+            f'<button type="submit" form="{ACTIONS_FORM}" formaction="{m.url("check_in", sid)}" class="small" '
+            f'aria-label="Check in {name}">Check in</button>'
         )
     if can["no_show"]:
         out.append(
-            f'<form method="post" action="{m.url("no_show", sid)}">{token}\n'
-            f'<input type="hidden" name="next" value="{back}">\n'
-            f'<button type="submit" class="small secondary" aria-label="Mark {name} as a no-show">No-show</button>'
-            "</form>"
+            f'<button type="submit" form="{ACTIONS_FORM}" formaction="{m.url("no_show", sid)}" '
+            f'class="small secondary" aria-label="Mark {name} as a no-show">No-show</button>'
         )
     if can["reschedule"]:
         out.append(
@@ -302,7 +299,7 @@ def day_cell_html(cell: Cell, m: Markup) -> str:
     """One <td> of the day grid: its sessions (`DaySession`s) with their buttons, the free slot to book, or time
     off."""
     css = "away" if cell.away else ("off" if not cell.working and not cell.sessions else "")
-    out = [f'<td class="{css}">']
+    out = [f'<td class="{css}">' if css else "<td>"]
     zone = m.zone
     for s in cell.sessions:
         status = escape(s.status)

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -119,7 +118,6 @@ def _calendar(request, *, view: str):
     markup = Markup.for_page(
         location=location,
         here=request.get_full_path(),
-        csrf_token=get_token(request),
         is_clinician=is_clinician(request.user),
     )
     if view == "week":
