@@ -19,6 +19,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from clinic.web.display import day_text
 from clinic.web.labels import label
 from patients.contact import format_phone
 
@@ -139,7 +140,6 @@ class WeekCell:
     working: bool = False
     sessions: list = field(default_factory=list)
     free: int = 0  # free slots that day
-    html: str = ""  # the sessions' markup (week_list_html)
 
 
 @dataclass
@@ -343,6 +343,33 @@ def print_rows_html(sessions: list, m: Markup) -> str:
         for s in sessions
     ]
     return mark_safe("\n".join(rows))  # noqa: S308  (every value above is escaped)
+
+
+def week_cell_html(cell: WeekCell, day: date, today: date, m: Markup) -> str:
+    """One <td> of the week grid: the day's sessions (`week_list_html`) and a link to the day for its free slots."""
+    css = "week-cell"
+    if not cell.working and not cell.sessions:
+        css += " off"
+    if day == today:
+        css += " today-row"
+    out = [f'<td class="{css}">', week_list_html(cell, m)]
+    if cell.free:
+        slots = "slot" if cell.free == 1 else "slots"
+        out.append(
+            f'<a class="free" href="{m.urls["day"]}?location={m.location_id}&amp;date={day.isoformat()}" '
+            f'aria-label="{cell.free} free {slots} with {escape(cell.clinician.name)} on {day_text(day)}">'
+            f"{cell.free} free</a>"
+        )
+    out.append("</td>")
+    return "\n".join(out)
+
+
+def week_rows_html(grid: WeekGrid, today: date, m: Markup) -> list[tuple[date, str]]:
+    """(day, the row's cells as markup) for the week grid's rows."""
+    return [
+        (row.day, mark_safe("\n".join(week_cell_html(c, row.day, today, m) for c in row.cells)))  # noqa: S308
+        for row in grid.rows
+    ]
 
 
 def week_list_html(cell: WeekCell, m: Markup) -> str:

@@ -23,7 +23,7 @@ from clinic.web.daygrid import (
     build_week_grid,
     day_rows_html,
     print_rows_html,
-    week_list_html,
+    week_rows_html,
 )
 from clinic.web.display import when_text
 from clinic.web.forms import CalendarBookForm, apply_domain_error, parse_day
@@ -121,10 +121,7 @@ def _calendar(request, *, view: str):
         is_clinician=is_clinician(request.user),
     )
     if view == "week":
-        for row in grid.rows:
-            for cell in row.cells:
-                cell.html = week_list_html(cell, markup)
-        rows, print_rows = [], ""
+        rows, print_rows = week_rows_html(grid, today, markup), ""
     else:
         rows, print_rows = day_rows_html(grid, markup), print_rows_html(sessions, markup)
     step = timedelta(days=7 if view == "week" else 1)
