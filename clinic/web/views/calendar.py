@@ -40,8 +40,8 @@ SEARCH_LIMIT = 8
 
 
 def _annotate(sessions: list[web_selectors.DaySession], now: datetime) -> None:
-    """Each session's buttons (`s.can`). The lifecycle's rule is asked once per state (`action_state`: a few
-    per day), each time of a session in that state: its answers are the same for all of them."""
+    """Each session's buttons (`s.can`). The lifecycle's rule is asked once per state (`action_state`: a few a
+    day), of the first session in that state; the others in it get the same answers."""
     answers: dict[tuple, dict] = {}
     for s in sessions:
         state = services.action_state(s, now)
