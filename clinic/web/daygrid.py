@@ -19,6 +19,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from clinic.web.display import day_text
 from clinic.web.labels import label
 from patients.contact import format_phone
 
@@ -139,7 +140,6 @@ class WeekCell:
     working: bool = False
     sessions: list = field(default_factory=list)
     free: int = 0  # free slots that day
-    html: str = ""  # the sessions' markup (week_list_html)
 
 
 @dataclass
@@ -188,8 +188,9 @@ def build_week_grid(
 # busy location that is thousands of cells, and the template engine costs tens of microseconds per
 # variable, include and {% url %}. So the cells are written here, once per page, with plain string
 # formatting: the URLs are reversed once per page (a placeholder id replaced per session), times are
-# converted once per session, every value is escaped as the template would. The markup is the
-# template's own (templates/web/_day_grid.html, _week_grid.html and _session_actions.html describe it).
+# converted once per time, every value is escaped as the template would. The markup is the templates'
+# (templates/web/_day_grid.html, _week_grid.html and _session_actions.html describe it), but for the
+# check-in and no-show buttons, which post one form of the page (`ACTIONS_FORM`).
 
 _ID = "00000000-0000-0000-0000-000000000000"
 
@@ -201,12 +202,12 @@ class Markup:
     zone: ZoneInfo
     location_id: str
     here: str  # where the buttons return to
-    csrf_token: str
     is_clinician: bool
     urls: dict  # name -> URL with _ID where the session's or patient's id goes
+    back_query: str = ""  # `?next=` of every link of the page, escaped once
 
     @classmethod
-    def for_page(cls, *, location, here: str, csrf_token: str, is_clinician: bool) -> "Markup":
+    def for_page(cls, *, location, here: str, is_clinician: bool) -> "Markup":
         urls = {
             "patient": reverse("web:patient", args=[_ID]),
             "check_in": reverse("web:session_action", args=[_ID, "check-in"]),
@@ -221,9 +222,9 @@ class Markup:
             zone=location.zone,
             location_id=str(location.id),
             here=here,
-            csrf_token=csrf_token,
             is_clinician=is_clinician,
             urls={name: escape(url) for name, url in urls.items()},
+            back_query=escape(quote(here, safe="/")),
         )
 
     def url(self, name: str, pk) -> str:
@@ -236,8 +237,16 @@ def escape(value) -> str:
     return html.escape(str(value))
 
 
+@lru_cache(maxsize=4096)
 def _clock(instant: datetime, zone: ZoneInfo) -> str:
+    """`HH:MM` in `zone`; a day's sessions share a few dozen start and end times, each converted once."""
     return f"{instant.astimezone(zone):%H:%M}"
+
+
+@lru_cache(maxsize=256)
+def _label(code: str) -> str:
+    """`label(code)` escaped: a few kinds and statuses, thousands of cells."""
+    return escape(label(code))
 
 
 @lru_cache(maxsize=65536)
@@ -246,27 +255,28 @@ def _phone(e164: str, region: str) -> str:
     return format_phone(e164)
 
 
-def _actions(s, m: Markup) -> str:
-    """The buttons of templates/web/_session_actions.html, with `back` the page itself."""
+# The check-in and no-show buttons post the grid's one form (templates/web/_day_grid.html: the CSRF token and
+# `next`, the page itself), each to its own URL: the same request as a form per button, without repeating the
+# token and the page's address in hundreds of forms (about a sixth of a busy day's markup).
+ACTIONS_FORM = "calendar-actions"
+
+
+def _actions(s, name: str, m: Markup) -> str:
+    """The buttons of templates/web/_session_actions.html, with `back` the page itself; `name` is the patient's,
+    escaped."""
     can = s.can
     sid = str(s.id)
-    name = escape(s.patient.full_name)
-    back = escape(m.here)
-    back_q = escape(quote(m.here, safe="/"))
-    token = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(m.csrf_token)}">'
+    back_q = m.back_query
     out = ['<div class="actions">']
     if can["check_in"]:
         out.append(
-            f'<form method="post" action="{m.url("check_in", sid)}">{token}\n'
-            f'<input type="hidden" name="next" value="{back}">\n'
-            f'<button type="submit" class="small" aria-label="Check in {name}">Check in</button></form>'
+            f'<button type="submit" form="{ACTIONS_FORM}" formaction="{m.url("check_in", sid)}" class="small" '
+            f'aria-label="Check in {name}">Check in</button>'
         )
     if can["no_show"]:
         out.append(
-            f'<form method="post" action="{m.url("no_show", sid)}">{token}\n'
-            f'<input type="hidden" name="next" value="{back}">\n'
-            f'<button type="submit" class="small secondary" aria-label="Mark {name} as a no-show">No-show</button>'
-            "</form>"
+            f'<button type="submit" form="{ACTIONS_FORM}" formaction="{m.url("no_show", sid)}" '
+            f'class="small secondary" aria-label="Mark {name} as a no-show">No-show</button>'
         )
     if can["reschedule"]:
         out.append(
@@ -286,23 +296,26 @@ def _actions(s, m: Markup) -> str:
 
 
 def day_cell_html(cell: Cell, m: Markup) -> str:
-    """One <td> of the day grid: its sessions with their buttons, the free slot to book, or time off."""
+    """One <td> of the day grid: its sessions (`DaySession`s) with their buttons, the free slot to book, or time
+    off."""
     css = "away" if cell.away else ("off" if not cell.working and not cell.sessions else "")
-    out = [f'<td class="{css}">']
+    out = [f'<td class="{css}">' if css else "<td>"]
+    zone = m.zone
     for s in cell.sessions:
         status = escape(s.status)
+        name = escape(s.patient_name)
         out.append(
             f'<div class="appt {status}" data-session="{s.id}">\n'
-            f'<a class="who" href="{m.url("patient", s.patient_id)}">{escape(s.patient.full_name)}</a>\n'
-            f'<div class="muted">{_clock(s.start, m.zone)}–{_clock(s.end, m.zone)} · {escape(label(s.kind))}</div>\n'
-            f'<span class="badge {status}">{escape(label(s.status))}</span>\n'
-            f"{_actions(s, m)}\n</div>"
+            f'<a class="who" href="{m.url("patient", s.patient_id)}">{name}</a>\n'
+            f'<div class="muted">{_clock(s.start, zone)}–{_clock(s.end, zone)} · {_label(s.kind)}</div>\n'
+            f'<span class="badge {status}">{_label(s.status)}</span>\n'
+            f"{_actions(s, name, m)}\n</div>"
         )
     if cell.free:
-        at = _clock(cell.free, m.zone)
+        at = _clock(cell.free, zone)
         link = (
             f"{m.urls['slot_book']}?location={m.location_id}&amp;clinician={cell.clinician.id}"
-            f"&amp;start={escape(quote(cell.free.isoformat(), safe='/'))}&amp;next={escape(quote(m.here, safe='/'))}"
+            f"&amp;start={escape(quote(cell.free.isoformat(), safe='/'))}&amp;next={m.back_query}"
         )
         out.append(
             f'<a class="free" href="{link}"\n hx-get="{link}"\n hx-target="#book-dialog-body" hx-swap="innerHTML"\n'
@@ -324,12 +337,39 @@ def print_rows_html(sessions: list, m: Markup) -> str:
     region = settings.DEFAULT_PHONE_REGION
     rows = [
         f"<tr><td>{_clock(s.start, m.zone)}–{_clock(s.end, m.zone)}</td>"
-        f"<td>{escape(s.patient.family_name)}, {escape(s.patient.given_name)}</td><td>{escape(s.patient.mrn)}</td>"
-        f"<td>{escape(_phone(s.patient.phone, region))}</td><td>{escape(s.clinician.name)}</td>"
-        f"<td>{escape(label(s.kind))}</td><td>{escape(label(s.status))}</td></tr>"
+        f"<td>{escape(s.family_name)}, {escape(s.given_name)}</td><td>{escape(s.mrn)}</td>"
+        f"<td>{escape(_phone(s.phone, region))}</td><td>{escape(s.clinician.name)}</td>"
+        f"<td>{_label(s.kind)}</td><td>{_label(s.status)}</td></tr>"
         for s in sessions
     ]
     return mark_safe("\n".join(rows))  # noqa: S308  (every value above is escaped)
+
+
+def week_cell_html(cell: WeekCell, day: date, today: date, m: Markup) -> str:
+    """One <td> of the week grid: the day's sessions (`week_list_html`) and a link to the day for its free slots."""
+    css = "week-cell"
+    if not cell.working and not cell.sessions:
+        css += " off"
+    if day == today:
+        css += " today-row"
+    out = [f'<td class="{css}">', week_list_html(cell, m)]
+    if cell.free:
+        slots = "slot" if cell.free == 1 else "slots"
+        out.append(
+            f'<a class="free" href="{m.urls["day"]}?location={m.location_id}&amp;date={day.isoformat()}" '
+            f'aria-label="{cell.free} free {slots} with {escape(cell.clinician.name)} on {day_text(day)}">'
+            f"{cell.free} free</a>"
+        )
+    out.append("</td>")
+    return "\n".join(out)
+
+
+def week_rows_html(grid: WeekGrid, today: date, m: Markup) -> list[tuple[date, str]]:
+    """(day, the row's cells as markup) for the week grid's rows."""
+    return [
+        (row.day, mark_safe("\n".join(week_cell_html(c, row.day, today, m) for c in row.cells)))  # noqa: S308
+        for row in grid.rows
+    ]
 
 
 def week_list_html(cell: WeekCell, m: Markup) -> str:
@@ -339,7 +379,7 @@ def week_list_html(cell: WeekCell, m: Markup) -> str:
     items = []
     for s in cell.sessions:
         status = escape(s.status)
-        badge = "" if s.status == "booked" else f' <span class="badge {status}">{escape(label(s.status))}</span>'
+        badge = "" if s.status == "booked" else f' <span class="badge {status}">{_label(s.status)}</span>'
         items.append(
             f'<li class="{status}" data-session="{s.id}">{_clock(s.start, m.zone)} '
             f'<a href="{m.url("patient", s.patient_id)}">{escape(s.patient_name)}</a>{badge}</li>'

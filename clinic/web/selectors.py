@@ -47,37 +47,62 @@ def _range(location: Location, first: date, last: date) -> tuple[datetime, datet
     return day_bounds(first, location.zone)[0], day_bounds(last, location.zone)[1]
 
 
-# What the calendar shows of a session, its patient and clinician, and what the lifecycle's rule
-# (`session_actions`) reads: only these are loaded, a few thousand rows a page at a busy location.
-CALENDAR_SESSION_FIELDS = (
-    "id",
-    "kind",
-    "status",
-    "start",
-    "end",
-    "location",
-    "patient",
-    "clinician",
-    "patient__id",
-    "patient__given_name",
-    "patient__family_name",
-    "patient__mrn",
-    "patient__phone",
-    "clinician__id",
-    "clinician__name",
-)
+@dataclass(slots=True)
+class DaySession:
+    """A session as the day view shows it: its times, kind and status, the patient's name, MRN and phone (the
+    printed list), its clinician, and the buttons it offers (`can`, set by the view). Plain values, no model
+    instances: a busy day is hundreds of rows, each of which would be three instances."""
+
+    id: UUID
+    kind: str
+    status: str
+    start: datetime
+    end: datetime
+    patient_id: UUID
+    given_name: str
+    family_name: str
+    mrn: str
+    phone: str
+    clinician_id: UUID
+    clinician: Clinician  # one instance per clinician (id and name), shared by their sessions
+    location: Location
+    can: dict | None = None
+
+    @property
+    def patient_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"  # Patient.full_name
 
 
-def sessions_between(*, location: Location, first: date, last: date) -> list[Session]:
+def sessions_between(*, location: Location, first: date, last: date) -> list[DaySession]:
     """Sessions starting on local dates first..last at the location, cancelled ones left out: one query."""
     start, end = _range(location, first, last)
-    return list(
+    rows = (
         Session.objects.filter(location=location, start__gte=start, start__lt=end)
         .exclude(status=Session.Status.CANCELLED)
-        .select_related("patient", "clinician")
-        .only(*CALENDAR_SESSION_FIELDS)
         .order_by("start", "id")
+        .values_list(
+            "id",
+            "kind",
+            "status",
+            "start",
+            "end",
+            "patient_id",
+            "patient__given_name",
+            "patient__family_name",
+            "patient__mrn",
+            "patient__phone",
+            "clinician_id",
+            "clinician__name",
+        )
     )
+    clinicians: dict = {}
+    sessions = []
+    for *values, clinician_id, clinician_name in rows:
+        clinician = clinicians.get(clinician_id)
+        if clinician is None:
+            clinician = clinicians[clinician_id] = Clinician(id=clinician_id, name=clinician_name)
+        sessions.append(DaySession(*values, clinician_id, clinician, location))
+    return sessions
 
 
 @dataclass(frozen=True, slots=True)

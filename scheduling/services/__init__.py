@@ -13,6 +13,7 @@ from scheduling.services.booking import (
 from scheduling.services.lifecycle import (
     CANCEL_UNDO,
     action_problem,
+    action_state,
     session_cancel,
     session_cancel_undo,
     session_check_in,
@@ -36,6 +37,7 @@ __all__ = [
     "ALLOWED_FROM",
     "CANCEL_UNDO",
     "action_problem",
+    "action_state",
     "check_free",
     "check_override",
     "check_start",

@@ -34,6 +34,14 @@ def action_problem(session: Session, action: str, now: datetime | None = None) -
     return None
 
 
+def action_state(session: Session, now: datetime) -> tuple:
+    """All that `action_problem`'s answers for `session` at `now` depend on: sessions in the same state get
+    the same answers, so a calendar of hundreds of sessions asks the rule once per state. Whatever the rule
+    comes to read must be added here."""
+    zone = session.location.zone
+    return session.status, local_date(now, zone) == local_date(session.start, zone), now < session.start
+
+
 _DONE = {
     "confirm": "confirmed",
     "check_in": "checked in",

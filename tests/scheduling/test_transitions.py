@@ -222,3 +222,27 @@ def test_an_unknown_session_is_404(front_desk_client):
     response = front_desk_client.post(f"/api/v1/sessions/{uuid.uuid4()}/cancel/", {}, format="json")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_sessions_in_the_same_action_state_are_offered_the_same_actions():
+    # The calendar asks action_problem once per action_state and shares the answers: the state must hold
+    # all the rule reads. Sessions of every status and kind, starting on either side of now and of the
+    # local midnights around it, at 23:30 in New York on the evening before the autumn clock change.
+    from scheduling.models import Location
+
+    zone = "America/New_York"
+    now = at(date(2026, 10, 31), 23, 30)
+    starts = [now + timedelta(minutes=m) for m in (-24 * 60, -31, -1, 0, 1, 29, 31, 25 * 60, 26 * 60)]
+    answers_by_state: dict[tuple, set] = {}
+    for status in S.values:
+        for kind in Session.Kind.values:
+            for start in starts:
+                session = Session(status=status, kind=kind, start=start, end=start + timedelta(minutes=30))
+                session.location = Location(name="Manhattan", time_zone=zone)
+                answers = tuple(
+                    services.action_problem(session, action, now) is None
+                    for action in ("check_in", "no_show", "cancel", "reschedule", "complete")
+                )
+                answers_by_state.setdefault(services.action_state(session, now), set()).add(answers)
+    assert all(len(answers) == 1 for answers in answers_by_state.values()), answers_by_state
+    assert len(answers_by_state) > len(S.values)  # the times matter, not only the status

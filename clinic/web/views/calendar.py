@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +23,7 @@ from clinic.web.daygrid import (
     build_week_grid,
     day_rows_html,
     print_rows_html,
-    week_list_html,
+    week_rows_html,
 )
 from clinic.web.display import when_text
 from clinic.web.forms import CalendarBookForm, apply_domain_error, parse_day
@@ -40,10 +39,16 @@ POLL_SECONDS = 15
 SEARCH_LIMIT = 8
 
 
-def _annotate(sessions: list[Session], location, now: datetime) -> None:
+def _annotate(sessions: list[web_selectors.DaySession], now: datetime) -> None:
+    """Each session's buttons (`s.can`). The lifecycle's rule is asked once per state (`action_state`: a few a
+    day), of the first session in that state; the others in it get the same answers."""
+    answers: dict[tuple, dict] = {}
     for s in sessions:
-        s.location = location  # one location per view: no query per row
-        s.can = session_actions(s, now)
+        state = services.action_state(s, now)
+        if state not in answers:
+            session = Session(id=s.id, kind=s.kind, status=s.status, start=s.start, end=s.end, location=s.location)
+            answers[state] = session_actions(session, now)
+        s.can = answers[state]
 
 
 def _window(day, view: str):
@@ -73,7 +78,7 @@ def _calendar(request, *, view: str):
         sessions = web_selectors.week_sessions_between(location=location, first=first, last=last)
     else:
         sessions = web_selectors.sessions_between(location=location, first=first, last=last)
-        _annotate(sessions, location, now)
+        _annotate(sessions, now)
     start, end = day_bounds(first, location.zone)[0], day_bounds(last, location.zone)[1]
     time_off = web_selectors.time_off_between(clinician_ids=[c.id for c in clinicians], start=start, end=end)
     free = [
@@ -113,14 +118,10 @@ def _calendar(request, *, view: str):
     markup = Markup.for_page(
         location=location,
         here=request.get_full_path(),
-        csrf_token=get_token(request),
         is_clinician=is_clinician(request.user),
     )
     if view == "week":
-        for row in grid.rows:
-            for cell in row.cells:
-                cell.html = week_list_html(cell, markup)
-        rows, print_rows = [], ""
+        rows, print_rows = week_rows_html(grid, today, markup), ""
     else:
         rows, print_rows = day_rows_html(grid, markup), print_rows_html(sessions, markup)
     step = timedelta(days=7 if view == "week" else 1)
