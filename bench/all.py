@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/all.py                 # every bench, 3 repeats each, then docs/PERFORMANCE.md
     .venv/bin/python bench/all.py --only booking  # one of them (the others' sections are left as they were)
+    .venv/bin/python bench/all.py --write --note "..."  # the page again from the sections, with a new note
 
 Each bench is its own process (`python bench/<name>.py --repeats N --markdown var/bench/<name>.md`): it makes its
 own PostgreSQL databases, broker folders and servers and removes them when it ends. Run it on an otherwise idle
@@ -70,7 +71,10 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=BENCHES, default=list(BENCHES))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--note", default="", help="what else the machine was doing, printed under the header")
+    parser.add_argument("--write", action="store_true", help="run nothing: write the page from the last sections")
     args = parser.parse_args()
+    if args.write:
+        args.only = []
     SECTIONS.mkdir(parents=True, exist_ok=True)
     failed = []
     for name in args.only:
