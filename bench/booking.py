@@ -44,7 +44,6 @@ import re
 import secrets
 import shlex
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -63,6 +62,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import stop_group, write_section  # noqa: E402  (the project root is on the path now)
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "cd_book_bench"
 CLINICIANS, LOCATIONS = 100, 10
@@ -185,13 +186,7 @@ class Gunicorn:
         return sum(process_cpu(pid) for pid in [self.process.pid, *children(self.process.pid)])
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_group(self.process)
 
 
 def children(pid: int) -> list[int]:
@@ -577,12 +572,7 @@ class Worker:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+        stop_group(self.process)
 
 
 def outage(clinic: Clinic, gunicorn: Gunicorn, redis: Redis, env: dict, workdir: Path, args) -> dict:
@@ -845,9 +835,7 @@ def main() -> int:
             f"median of {len(runs)}: {med['rate']:.0f} bookings/s, p50 {med['p50']:.1f} ms, p95 {med['p95']:.1f} ms, "
             f"errors {med['errors']:.0f}; pgbench {med['tps']:.0f} tps; ratio {med['rate'] / med['tps'] * 100:.1f} %"
         )
-        if args.markdown:
-            args.markdown.parent.mkdir(parents=True, exist_ok=True)
-            args.markdown.write_text(markdown(args, argv_text, runs, race_counts, outage_result))
+        write_section(args.markdown, markdown(args, argv_text, runs, race_counts, outage_result))
         failed = any(r["errors"] for r in runs) or race_counts != Counter({(201, ""): 1, (409, "slot_unavailable"): 49})
         return 1 if failed else 0
     finally:

@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import write_section  # noqa: E402  (the project root is on the path now)
+
 DB_NAME = "cd_view_bench"
 SERVER = "postgres://postgres@127.0.0.1:5432"
 os.environ.update(
@@ -277,9 +279,7 @@ def run(args) -> int:
         )
     text = "\n".join(lines) + "\n"
     print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text)
+    write_section(args.markdown, text)
     return 0
 
 

@@ -18,7 +18,6 @@ DB and stops the worker and the sink at the end, even on failure.
 import argparse
 import logging
 import os
-import signal
 import smtplib
 import socket
 import statistics
@@ -34,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import stop_group, write_section  # noqa: E402  (the project root is on the path now)
 
 DB_NAME = "cd_del_bench"
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -285,13 +285,7 @@ class Worker:
                 self.ready.set()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_group(self.process)
 
 
 def one_repeat(repeat, emails, sink, worker, location, staff, zone, timeout) -> dict:
@@ -383,9 +377,7 @@ def main() -> int:
         section = markdown(args, results, anchors)
         print()
         print(section)
-        if args.markdown:
-            args.markdown.parent.mkdir(parents=True, exist_ok=True)
-            args.markdown.write_text(section)
+        write_section(args.markdown, section)
         bad = any(r["duplicates"] or r["missing"] or r["not_sent_rows"] for r in results)
         return 1 if bad else 0
     finally:

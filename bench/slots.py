@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import write_section  # noqa: E402  (the project root is on the path now)
+
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 DATABASE = os.environ.get("BENCH_SLOTS_DB", "cd_sweep_slots")
 CLINICIANS_PER_LOCATION = 10
@@ -319,9 +321,7 @@ def main() -> int:
     print(f"# built {result['sessions']:,} sessions in {result['build_seconds']:.1f} s", file=sys.stderr)
     text = markdown(result, args)
     print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    write_section(args.markdown, text + "\n")
     return 0
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.common import write_section  # noqa: E402  (the project root is on the path now)
+
 SERVER = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 PREFIX = os.environ.get("BENCH_DB_PREFIX", "cd_sweep")
 JOBS = {
@@ -186,8 +188,7 @@ def drive(args) -> dict:
                         print(f"# {scenario} {size} {job}: {runs[-1]}", file=sys.stderr, flush=True)
                     results[(scenario, size, job)] = runs
                     if args.markdown:  # what is measured so far, should a later size not finish
-                        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-                        args.markdown.write_text(markdown(results, args) + "\n")
+                        write_section(args.markdown, markdown(results, args) + "\n")
                 _drop(template)
     finally:
         for name in made:
@@ -288,9 +289,7 @@ def main() -> int:
     results = drive(args)
     text = markdown(results, args)
     print(text)
-    if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(text + "\n")
+    write_section(args.markdown, text + "\n")
     return 0
 
 

@@ -58,7 +58,6 @@ def courses_assess(*, courses: Iterable[dict], rules: dict, now: datetime | None
         return 0
     now = now or timezone.now()
     ids = [c["pk"] for c in courses]
-    zones: dict[str, ZoneInfo] = {}
     treatments: dict = defaultdict(list)
     upcoming: dict = {}
     for course_id, session_id, start, zone, status in (
@@ -70,7 +69,7 @@ def courses_assess(*, courses: Iterable[dict], rules: dict, now: datetime | None
         .order_by("start")
         .values_list("course_id", "id", "start", "location__time_zone", "status")
     ):
-        tz = zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))
+        tz = ZoneInfo(zone)  # cached by zoneinfo: one instance per name
         if status == Session.Status.COMPLETED:
             treatments[course_id].append(response.Treatment(local_date(start, tz), session_id))
         elif course_id not in upcoming:  # the earliest: ordered by start
@@ -86,11 +85,10 @@ def courses_assess(*, courses: Iterable[dict], rules: dict, now: datetime | None
     for course in courses:
         if not treatments.get(course["pk"]):
             continue
-        zone = course["patient__time_zone"]
         for spec in course_review(
             periods=periods[course["patient_id"]],
             treatments=treatments[course["pk"]],
-            today=local_date(now, zones.get(zone) or zones.setdefault(zone, ZoneInfo(zone))),
+            today=local_date(now, ZoneInfo(course["patient__time_zone"])),
             next_treatment=upcoming.get(course["pk"]),
             rules=rules[course["protocol_id"]],
         ):

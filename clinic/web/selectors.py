@@ -75,34 +75,22 @@ class DaySession:
 
 def sessions_between(*, location: Location, first: date, last: date) -> list[DaySession]:
     """Sessions starting on local dates first..last at the location, cancelled ones left out: one query."""
-    start, end = _range(location, first, last)
-    rows = (
-        Session.objects.filter(location=location, start__gte=start, start__lt=end)
-        .exclude(status=Session.Status.CANCELLED)
-        .order_by("start", "id")
-        .values_list(
-            "id",
-            "kind",
-            "status",
-            "start",
-            "end",
-            "patient_id",
-            "patient__given_name",
-            "patient__family_name",
-            "patient__mrn",
-            "patient__phone",
-            "clinician_id",
-            "clinician__name",
-        )
+    rows = _shown(location, first, last).values_list(
+        "id",
+        "kind",
+        "status",
+        "start",
+        "end",
+        "patient_id",
+        "patient__given_name",
+        "patient__family_name",
+        "patient__mrn",
+        "patient__phone",
+        "clinician_id",
+        "clinician__name",
     )
-    clinicians: dict = {}
-    sessions = []
-    for *values, clinician_id, clinician_name in rows:
-        clinician = clinicians.get(clinician_id)
-        if clinician is None:
-            clinician = clinicians[clinician_id] = Clinician(id=clinician_id, name=clinician_name)
-        sessions.append(DaySession(*values, clinician_id, clinician, location))
-    return sessions
+    clinician = _one_per_clinician()
+    return [DaySession(*values, cid, clinician(cid, name), location) for *values, cid, name in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,30 +109,43 @@ class WeekSession:
 
 def week_sessions_between(*, location: Location, first: date, last: date) -> list[WeekSession]:
     """`sessions_between` for the week view, as plain values: one query."""
+    rows = _shown(location, first, last).values_list(
+        "id",
+        "status",
+        "start",
+        "patient_id",
+        "patient__given_name",
+        "patient__family_name",
+        "clinician_id",
+        "clinician__name",
+    )
+    clinician = _one_per_clinician()
+    return [
+        WeekSession(sid, status, begins, patient_id, f"{given} {family}", cid, clinician(cid, name))
+        for sid, status, begins, patient_id, given, family, cid, name in rows
+    ]
+
+
+def _shown(location: Location, first: date, last: date):
+    """The sessions a calendar shows: starting on local dates first..last at the location, not cancelled."""
     start, end = _range(location, first, last)
-    rows = (
+    return (
         Session.objects.filter(location=location, start__gte=start, start__lt=end)
         .exclude(status=Session.Status.CANCELLED)
         .order_by("start", "id")
-        .values_list(
-            "id",
-            "status",
-            "start",
-            "patient_id",
-            "patient__given_name",
-            "patient__family_name",
-            "clinician_id",
-            "clinician__name",
-        )
     )
-    clinicians: dict = {}
-    sessions = []
-    for sid, status, begins, patient_id, given, family, clinician_id, clinician_name in rows:
-        clinician = clinicians.get(clinician_id)
-        if clinician is None:
-            clinician = clinicians[clinician_id] = Clinician(id=clinician_id, name=clinician_name)
-        sessions.append(WeekSession(sid, status, begins, patient_id, f"{given} {family}", clinician_id, clinician))
-    return sessions
+
+
+def _one_per_clinician():
+    """(id, name) -> a Clinician, one instance per id, shared by the sessions of a page."""
+    made: dict = {}
+
+    def clinician(cid, name) -> Clinician:
+        if cid not in made:
+            made[cid] = Clinician(id=cid, name=name)
+        return made[cid]
+
+    return clinician
 
 
 def calendar_version(*, location: Location, first: date, last: date) -> str:
