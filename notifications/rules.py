@@ -1,7 +1,7 @@
 """Pure send-time rules: quiet hours and SMS caps. No database access."""
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.timezones import day_bounds, local_datetime
@@ -41,7 +41,9 @@ def sms_cap_release(
         window = sorted(t for t in sent if candidate - timedelta(days=7) < t <= candidate)
         moved = candidate
         if per_day and len(today) >= per_day:
-            moved = max(moved, day_end)
+            # In UTC: the rolling week below subtracts 7 days, which on a local datetime is wall-clock arithmetic
+            # (wrong by the DST shift across a change: half an hour at Lord Howe, an hour elsewhere).
+            moved = max(moved, day_end.astimezone(UTC))
         if per_week and len(window) >= per_week:
             moved = max(moved, window[-per_week] + timedelta(days=7))
         if moved == candidate:
